@@ -1,0 +1,1 @@
+"""Business Central ⇄ Dataverse synchronization engine."""
