@@ -1,0 +1,1 @@
+"""Entrypoints: Functions blueprints and the command line. Thin: parse, call, answer."""
