@@ -20,9 +20,9 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from sync.models.base import FrozenModel, JsonScalar
 
@@ -119,10 +119,25 @@ class AnyOf(FrozenModel):
         return len({c.field for c in self.any_of}) > 1
 
 
+def _clause_kind(clause: object) -> str:
+    # An explicit choice of member, so a bad clause is reported once, against the member it
+    # looks like, instead of against both members of the union.
+    if isinstance(clause, Mapping):
+        return "any_of" if "any_of" in clause else "condition"
+    return "any_of" if isinstance(clause, AnyOf) else "condition"
+
+
+Clause = Annotated[
+    Annotated[Condition, Tag("condition")] | Annotated[AnyOf, Tag("any_of")],
+    Discriminator(_clause_kind),
+]
+"""One clause of a filter: a condition, or a group of alternatives (``{"any_of": [...]}``)."""
+
+
 class Filter(FrozenModel):
     """All clauses hold (OData ``and``). An empty filter lets every record through."""
 
-    all_of: tuple[Condition | AnyOf, ...] = ()
+    all_of: tuple[Clause, ...] = ()
 
     def to_odata(self) -> str | None:
         """The ``$filter`` text, or None when there is nothing to filter."""

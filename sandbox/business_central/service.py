@@ -1,0 +1,393 @@
+"""The emulator's state and write rules, shared by the HTTP API, `$batch` and the control plane.
+
+`BusinessCentralService` is what `app.state.bc` holds. In-process tests use its plain methods
+(`seed`, `edit`, `delete`, `get`, `all`, `companies`, `reset`); the API layer uses `insert`,
+`modify` and `remove`, which enforce what BC enforces (If-Match, read-only fields, relations).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sandbox.business_central import seed as seeding
+from sandbox.business_central.api_error import ApiError
+from sandbox.business_central.payload import key_caption, parse_changes, resolve_relations
+from sandbox.business_central.schema import COMPANY_ENTITIES, EMPTY_GUID, FieldKind
+from sandbox.business_central.store import (
+    BusinessCentralStore,
+    EntityTable,
+    StoredRecord,
+    format_timestamp,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from sandbox.business_central.config import EmulatorConfig
+
+_BULK_LOAD_THRESHOLD = 1_000
+_MISSING_IF_MATCH = (
+    "Could not validate the client concurrency token required by the service. "
+    "Please provide a valid token in the client request."
+)
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+class BusinessCentralService:
+    """All emulated companies and the rules BC applies to reads and writes.
+
+    Attributes:
+        config: the emulator settings.
+        store: the tables; replaced on `reset`.
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        seed: int = 0,
+        records: int = 50,
+    ) -> None:
+        """Create the service and seed it (see `reset`)."""
+        self.config = config
+        self._clock = clock or utc_now
+        self.reset(seed=seed, records=records)
+
+    def reset(self, *, seed: int = 0, records: int = 50) -> None:
+        """Drop everything and seed the companies again.
+
+        Args:
+            seed: drives every generated id, name and value; the same seed (and clock) gives
+                the same data.
+            records: customers, vendors and contacts to create per company.
+        """
+        self.store = BusinessCentralStore(self._clock)
+        self._rngs: dict[tuple[str, str], random.Random] = {}
+        self._local_currency: dict[str, str] = {}
+        for index, (name, local_currency) in enumerate(seeding.COMPANIES):
+            company_id = self._add_company(random.Random(f"{seed}/company/{index}"), name)
+            self._local_currency[company_id] = local_currency
+            for entity_set, schema in COMPANY_ENTITIES.items():
+                self.store.add_table(EntityTable(schema, company_id))
+                self._rngs[(company_id, entity_set)] = random.Random(f"{seed}/{index}/{entity_set}")
+            for entity_set in COMPANY_ENTITIES:
+                count = (
+                    records
+                    if entity_set in seeding.GENERATORS
+                    else seeding.catalogue_size(entity_set)
+                )
+                self._generate(company_id, entity_set, count, backdate=True)
+
+    # --- plain Python API for in-process tests and benchmarks -------------------------------
+
+    def companies(self) -> list[dict[str, Any]]:
+        """Return the companies as the API shows them."""
+        return [record.to_dict() for record in self.store.companies.rows.values()]
+
+    def company_ids(self) -> list[str]:
+        """Return the company ids in seeding order."""
+        return list(self.store.companies.rows)
+
+    def get(self, company_id: str, entity_set: str, record_id: str) -> dict[str, Any] | None:
+        """Return one record as the API shows it, or None."""
+        record = self.table(company_id, entity_set).rows.get(record_id.lower())
+        return None if record is None else record.to_dict()
+
+    def all(self, company_id: str, entity_set: str) -> list[dict[str, Any]]:
+        """Return every record of a table in the API's default (primary-key) order."""
+        table = self.table(company_id, entity_set)
+        return [table.rows[key[-1]].to_dict() for key in table.ordered_keys(())]
+
+    def seed(self, company_id: str, entity_set: str, count: int) -> list[dict[str, Any]]:
+        """Add `count` realistic records now, as users entering data would."""
+        return [r.to_dict() for r in self._generate(company_id, entity_set, count, backdate=False)]
+
+    def edit(
+        self, company_id: str, entity_set: str, record_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change a record as a user in the BC client would (no If-Match needed)."""
+        return self.modify(company_id, entity_set, record_id, dict(changes), "*").to_dict()
+
+    def delete(self, company_id: str, entity_set: str, record_id: str) -> None:
+        """Delete a record as a user would (no If-Match needed)."""
+        self.remove(company_id, entity_set, record_id, "*")
+
+    # --- the API's rules ----------------------------------------------------------------------
+
+    def resolve_company(self, reference: str) -> str:
+        """Return the id of the company named or identified by `reference`.
+
+        Raises:
+            ApiError: no such company (`Internal_CompanyNotFound`).
+        """
+        companies = self.store.companies.rows
+        candidate = reference.strip("{}").lower()
+        if candidate in companies:
+            return candidate
+        for record in companies.values():
+            if record.values["name"] == reference:
+                return record.id
+        raise ApiError(
+            404,
+            "Internal_CompanyNotFound",
+            "Cannot process the request because the default company cannot be found. You can "
+            'add a query string in the form of "company=[name]".',
+        )
+
+    def table(self, company_id: str, entity_set: str) -> EntityTable:
+        """Return a company's table of an entity set.
+
+        Raises:
+            ApiError: unknown entity set (`BadRequest_ResourceNotFound`).
+        """
+        table = self.store.table(company_id.lower(), entity_set)
+        if table is None:
+            raise ApiError(
+                404,
+                "BadRequest_ResourceNotFound",
+                f"Resource not found for the segment '{entity_set}'.",
+            )
+        return table
+
+    def find(self, table: EntityTable, record_id: str) -> StoredRecord:
+        """Return a record of a table.
+
+        Raises:
+            ApiError: no record with that id (404, `config.not_found_code`).
+        """
+        record = table.rows.get(record_id.lower())
+        if record is None:
+            raise ApiError(
+                404,
+                self.config.not_found_code,
+                f"The {table.schema.caption} does not exist. Identification fields and values: "
+                f"Id='{record_id}'",
+            )
+        return record
+
+    def insert(self, company_id: str, entity_set: str, body: object) -> StoredRecord:
+        """Create a record from a POST body, as BC does.
+
+        Raises:
+            ApiError: the body breaks a rule (read-only or unknown field, length, relation,
+                duplicate key, missing code).
+        """
+        table = self.table(company_id, entity_set)
+        schema = table.schema
+        changes = parse_changes(
+            schema,
+            body,
+            allow_id=self.config.accept_client_id,
+            blank_enum=self.config.blank_enum_literal,
+        )
+        values = self._blank_values(table)
+        values.update(changes)
+        values["id"] = changes.get("id") or self._new_id(company_id, entity_set)
+        if values["id"] in table.rows:
+            raise self._duplicate(table, "Id", values["id"])
+        resolve_relations(schema, values, changes, lambda name: self.table(company_id, name))
+        self._assign_key(table, values)
+        record = self.store.stamp(values)
+        self.store.save(table, record)
+        return record
+
+    def modify(
+        self,
+        company_id: str,
+        entity_set: str,
+        record_id: str,
+        body: object,
+        if_match: str | None,
+    ) -> StoredRecord:
+        """Apply a PATCH body to a record, checking its If-Match etag first.
+
+        Raises:
+            ApiError: missing/stale etag, unknown record, or the body breaks a rule.
+        """
+        table = self.table(company_id, entity_set)
+        current = self.find(table, record_id)
+        self._check_etag(current, if_match)
+        changes = parse_changes(
+            table.schema, body, allow_id=False, blank_enum=self.config.blank_enum_literal
+        )
+        values = dict(current.values)
+        values.update(changes)
+        resolve_relations(table.schema, values, changes, lambda name: self.table(company_id, name))
+        key_field = table.schema.key_field
+        if key_field in changes and changes[key_field] != current.values[key_field]:
+            self._assign_key(table, values)
+        record = self.store.stamp(values)
+        self.store.save(table, record)
+        return record
+
+    def remove(
+        self, company_id: str, entity_set: str, record_id: str, if_match: str | None
+    ) -> None:
+        """Delete a record after checking its If-Match etag.
+
+        Raises:
+            ApiError: missing/stale etag or unknown record.
+        """
+        table = self.table(company_id, entity_set)
+        current = self.find(table, record_id)
+        self._check_etag(current, if_match)
+        self.store.remove(table, current.id)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _check_etag(self, current: StoredRecord, if_match: str | None) -> None:
+        if if_match is None or not if_match.strip():
+            raise ApiError(400, "BadRequest_InvalidToken", _MISSING_IF_MATCH)
+        offered = {_strip_weak(tag) for tag in if_match.split(",")}
+        if "*" in offered or _strip_weak(current.etag) in offered:
+            return
+        raise ApiError(
+            self.config.stale_etag_status,
+            "Request_EntityChanged",
+            "Another user has already changed the record.",
+        )
+
+    def _assign_key(self, table: EntityTable, values: dict[str, Any]) -> None:
+        schema = table.schema
+        key_field = schema.key_field
+        if not values.get(key_field):
+            if schema.number_prefix is None:
+                raise ApiError(
+                    400,
+                    "Application_FieldValidationException",
+                    f"{key_caption(schema)} must have a value in {schema.caption}: "
+                    f"{key_caption(schema)}=. It cannot be zero or empty.",
+                )
+            values[key_field] = self.store.allocate_number(table)
+        existing = table.find_by_key(values[key_field])
+        if existing is not None and existing.id != values["id"]:
+            raise self._duplicate(table, key_caption(schema), values[key_field])
+        if schema.entity_set == "contacts" and values["type"] == "Company":
+            values["companyNumber"] = values["number"]
+
+    @staticmethod
+    def _duplicate(table: EntityTable, caption: str, value: str) -> ApiError:
+        return ApiError(
+            400,
+            "Internal_EntityWithSameKeyExists",
+            f"The {table.schema.caption} already exists. Identification fields and values: "
+            f"{caption}='{value}'",
+        )
+
+    def _blank_values(self, table: EntityTable) -> dict[str, Any]:
+        return self._with_blank_enums(table, table.schema.defaults())
+
+    def _new_id(self, company_id: str, entity_set: str) -> str:
+        return seeding.new_guid(self._rngs[(company_id.lower(), entity_set)])
+
+    def _add_company(self, rng: random.Random, name: str) -> str:
+        created = format_timestamp(self._clock() - timedelta(days=rng.randint(400, 900)))
+        company_id = seeding.new_guid(rng)
+        values: dict[str, Any] = {
+            "id": company_id,
+            "systemVersion": "26.0.30643.32025",
+            "timestamp": rng.randint(10_000, 99_999),
+            "name": name,
+            "displayName": name,
+            "businessProfileId": "",
+            "systemCreatedAt": created,
+            "systemCreatedBy": EMPTY_GUID,
+            "systemModifiedAt": created,
+            "systemModifiedBy": EMPTY_GUID,
+        }
+        record = StoredRecord(values, self.store.new_etag(company_id))
+        self.store.companies.put(record)
+        return record.id
+
+    def _generate(
+        self, company_id: str, entity_set: str, count: int, *, backdate: bool
+    ) -> list[StoredRecord]:
+        table = self.table(company_id, entity_set)
+        rng = self._rngs[(company_id.lower(), entity_set)]
+        context = self._seed_context(company_id) if entity_set in seeding.GENERATORS else None
+        first_ordinal = len(table.rows)
+        bulk = count >= _BULK_LOAD_THRESHOLD
+        created: list[StoredRecord] = []
+        for offset in range(count):
+            values = self._generated_values(table, rng, first_ordinal + offset, context)
+            moment = self._clock() - timedelta(seconds=rng.uniform(3_600, 365 * 86_400))
+            record = self.store.stamp(values, moment if backdate else None)
+            created.append(record)
+            if not bulk:
+                self.store.save(table, record)
+        if bulk:
+            table.load(created)
+        return created
+
+    def _generated_values(
+        self,
+        table: EntityTable,
+        rng: random.Random,
+        ordinal: int,
+        context: seeding.SeedContext | None,
+    ) -> dict[str, Any]:
+        values = self._blank_values(table)
+        values["id"] = seeding.new_guid(rng)
+        generator = seeding.GENERATORS.get(table.schema.entity_set)
+        if generator is not None and context is not None:
+            values["number"] = self.store.allocate_number(table)
+            values.update(generator(rng, ordinal, context))
+            self._link_company_contact(values, context)
+        else:
+            taken = self._taken(table)
+            values.update(seeding.catalogue_row(table.schema.entity_set, ordinal, taken))
+        return self._with_blank_enums(table, values)
+
+    def _taken(self, table: EntityTable) -> Callable[[str], bool]:
+        local_currency = self._local_currency.get(table.company_id)
+        is_currency = table.schema.entity_set == "currencies"
+
+        def taken(code: str) -> bool:
+            if is_currency and code == local_currency:
+                return True
+            return table.find_by_key(code) is not None
+
+        return taken
+
+    def _with_blank_enums(self, table: EntityTable, values: dict[str, Any]) -> dict[str, Any]:
+        literal = self.config.blank_enum_literal
+        if literal != " ":
+            for spec in table.schema.fields:
+                if spec.kind is FieldKind.ENUM and values[spec.name] == " ":
+                    values[spec.name] = literal
+        return values
+
+    @staticmethod
+    def _link_company_contact(values: dict[str, Any], context: seeding.SeedContext) -> None:
+        if "companyNumber" in values and values["type"] == "Company":
+            values["companyNumber"] = values["number"]
+            values["companyName"] = values["displayName"]
+            context.company_contacts.append((values["number"], values["displayName"]))
+
+    def _seed_context(self, company_id: str) -> seeding.SeedContext:
+        def rows(entity_set: str) -> list[StoredRecord]:
+            return list(self.table(company_id, entity_set).rows.values())
+
+        return seeding.SeedContext(
+            currency_ids={r.values["code"]: r.id for r in rows("currencies")},
+            salesperson_codes=[r.values["code"] for r in rows("salespeoplePurchasers")],
+            payment_terms_ids=[r.id for r in rows("paymentTerms")],
+            shipment_method_ids=[r.id for r in rows("shipmentMethods")],
+            company_contacts=[
+                (r.values["number"], r.values["displayName"])
+                for r in rows("contacts")
+                if r.values["type"] == "Company"
+            ],
+        )
+
+
+def _strip_weak(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag

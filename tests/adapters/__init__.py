@@ -1,0 +1,1 @@
+"""Adapter tests: real backends (SQLite files, Azurite) behind the ports."""
