@@ -18,6 +18,7 @@ from sync.models.mapping import (
     MatchSettings,
     TableMapping,
 )
+from sync.models.record import Record, WriteKind, WriteOutcome, WriteRequest
 from sync.models.run import ErrorClass, RecordError, Run, RunCounters, RunMode, RunStatus
 from sync.models.scope import Scope
 from sync.models.side import Side
@@ -44,6 +45,7 @@ __all__ = [
     "MatchSettings",
     "MatchingSettings",
     "Operator",
+    "Record",
     "RecordError",
     "Run",
     "RunCounters",
@@ -55,4 +57,7 @@ __all__ = [
     "TableMapping",
     "TransformRule",
     "Watermark",
+    "WriteKind",
+    "WriteOutcome",
+    "WriteRequest",
 ]
