@@ -18,8 +18,8 @@ from sync.engine.fields import (
     UNCHANGED,
     LookupTable,
     read_bc,
-    same_value,
     read_dataverse,
+    same_value,
     translate_to_bc,
     translate_to_dataverse,
 )
