@@ -11,7 +11,20 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sync.models import Coupling, Lease, MappingSet, RecordError, Run, Side, Watermark
+from sync.models import (
+    ChangePage,
+    Coupling,
+    Lease,
+    MappingSet,
+    Record,
+    RecordError,
+    Run,
+    Side,
+    TableMapping,
+    Watermark,
+    WriteOutcome,
+    WriteRequest,
+)
 
 
 class Clock(Protocol):
@@ -131,4 +144,28 @@ class RunStore(Protocol):
 
     async def list_errors(self, scope: str, run_id: str) -> list[RecordError]:
         """Every per-record error of one run, in the order they were added."""
+        ...
+
+
+class SideGateway(Protocol):
+    """One side (BC company or Dataverse environment) as the runner sees it, per mapping.
+
+    Adapters translate a ``TableMapping`` into entity sets, selected fields and filters, stream
+    pages, and write in batches with one outcome per request, in request order.
+    """
+
+    def read_changes(
+        self, mapping: TableMapping, *, since: datetime | None, delta_token: str | None
+    ) -> AsyncIterator[ChangePage]:
+        """Stream changes since the watermark (everything when both are None)."""
+        ...
+
+    def read_by_ids(self, mapping: TableMapping, ids: Sequence[str]) -> AsyncIterator[Record]:
+        """Stream the current state of the given records; missing ones are simply absent."""
+        ...
+
+    async def write(
+        self, mapping: TableMapping, requests: Sequence[WriteRequest]
+    ) -> list[WriteOutcome]:
+        """Apply writes; one outcome per request, in order; one bad record fails only itself."""
         ...

@@ -18,7 +18,7 @@ from sync.models.mapping import (
     MatchSettings,
     TableMapping,
 )
-from sync.models.record import Record, WriteKind, WriteOutcome, WriteRequest
+from sync.models.record import ChangePage, Record, WriteKind, WriteOutcome, WriteRequest
 from sync.models.run import ErrorClass, RecordError, Run, RunCounters, RunMode, RunStatus
 from sync.models.scope import Scope
 from sync.models.side import Side
@@ -28,6 +28,7 @@ from sync.models.watermark import Watermark
 __all__ = [
     "AnyOf",
     "AwareDatetime",
+    "ChangePage",
     "Condition",
     "ConflictPolicy",
     "Coupling",

@@ -24,6 +24,17 @@ class Record(FrozenModel):
     deleted: bool = False
 
 
+class ChangePage(FrozenModel):
+    """One page of changes read from a side.
+
+    ``delta_token`` is set on the last page of a Dataverse change-tracking read: the cursor to
+    save for the next run.
+    """
+
+    records: tuple[Record, ...] = ()
+    delta_token: str | None = None
+
+
 class WriteKind(StrEnum):
     """What one write does."""
 

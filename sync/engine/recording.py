@@ -1,0 +1,154 @@
+"""Turn an applied operation and its write outcomes into couplings, counters and errors (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sync.engine.operation import Operation, OperationKind
+from sync.models import (
+    Coupling,
+    ErrorClass,
+    RecordError,
+    RunCounters,
+    Side,
+    SyncResult,
+    WriteOutcome,
+)
+
+_COUNTER_OF_KIND = {
+    OperationKind.CREATE: "inserted",
+    OperationKind.RESTORE: "inserted",
+    OperationKind.UPDATE: "modified",
+    OperationKind.UNCHANGED: "unchanged",
+    OperationKind.SKIP: "skipped",
+    OperationKind.CONFLICT: "conflicts",
+    OperationKind.DELETE: "deleted",
+    OperationKind.UNCOUPLE: "uncoupled",
+    OperationKind.FAIL: "failed",
+}
+
+
+@dataclass
+class Recorded:
+    """What applying a page of operations leaves to save."""
+
+    put: list[Coupling] = field(default_factory=list)
+    removed: list[Coupling] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    counters: RunCounters = field(default_factory=RunCounters)
+    transient_failures: list[Operation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RecordingContext:
+    """Run-wide facts the recording needs."""
+
+    scope: str
+    run_id: str
+    now: datetime
+    failures_before_skip: int
+
+
+def record_operation(
+    context: RecordingContext,
+    operation: Operation,
+    existing: Coupling | None,
+    outcomes: dict[Side, WriteOutcome],
+    into: Recorded,
+) -> None:
+    """Add the effect of one operation (whose writes got ``outcomes``) to ``into``."""
+    failed_side = next((side for side, outcome in outcomes.items() if not outcome.ok), None)
+    if failed_side is not None or operation.kind is OperationKind.FAIL:
+        failure = outcomes[failed_side] if failed_side is not None else None
+        side = failed_side or operation.source
+        _record_failure(context, operation, existing, side=side, failure=failure, into=into)
+        return
+    counter = _COUNTER_OF_KIND[operation.kind]
+    increments = {counter: 1}
+    if operation.kind is OperationKind.CONFLICT or operation.conflicts:
+        increments["conflicts"] = 1
+    if operation.kind in (OperationKind.CREATE, OperationKind.RESTORE):
+        increments["coupled"] = 1
+    into.counters = into.counters + RunCounters(**increments)
+    if operation.kind is OperationKind.UNCOUPLE or (
+        operation.kind is OperationKind.DELETE and existing is not None
+    ):
+        if existing is not None:
+            into.removed.append(existing)
+        return
+    if operation.kind is OperationKind.SKIP:
+        return
+    into.put.append(_coupling_after(context, operation, existing, outcomes))
+
+
+def _coupling_after(
+    context: RecordingContext,
+    operation: Operation,
+    existing: Coupling | None,
+    outcomes: dict[Side, WriteOutcome],
+) -> Coupling:
+    bc_outcome, dataverse_outcome = outcomes.get(Side.BC), outcomes.get(Side.DATAVERSE)
+    bc_id = (bc_outcome.record_id if bc_outcome else None) or operation.bc_id
+    dataverse_id = (
+        dataverse_outcome.record_id if dataverse_outcome else None
+    ) or operation.dataverse_id
+    if bc_id is None or dataverse_id is None:
+        raise ValueError(
+            f"{operation.mapping}: a coupling needs both ids; got {bc_id}, {dataverse_id}"
+        )
+    update = {
+        "base_bc": operation.base_bc,
+        "base_dataverse": operation.base_dataverse,
+        "last_result": SyncResult.SUCCESS,
+        "last_synced_at": context.now,
+        "failure_count": 0,
+        "skipped": False,
+        "last_error": None,
+    }
+    if bc_outcome is not None:
+        update |= {"bc_version": bc_outcome.version, "bc_modified_at": bc_outcome.modified_at}
+    if dataverse_outcome is not None:
+        update |= {
+            "dataverse_version": dataverse_outcome.version,
+            "dataverse_modified_at": dataverse_outcome.modified_at,
+        }
+    base = existing or Coupling(
+        scope=context.scope, mapping=operation.mapping, bc_id=bc_id, dataverse_id=dataverse_id
+    )
+    return base.model_copy(update={"bc_id": bc_id, "dataverse_id": dataverse_id, **update})
+
+
+def _record_failure(
+    context: RecordingContext,
+    operation: Operation,
+    existing: Coupling | None,
+    *,
+    side: Side,
+    failure: WriteOutcome | None,
+    into: Recorded,
+) -> None:
+    error_class = failure.error_class if failure is not None else ErrorClass.PERMANENT
+    assert error_class is not None  # noqa: S101 - a failed outcome carries its class
+    message = (failure.error_message if failure is not None else operation.reason) or "failed"
+    into.counters = into.counters + RunCounters(failed=1)
+    attempt = (existing.failure_count + 1) if existing is not None else 1
+    into.errors.append(
+        RecordError(
+            run_id=context.run_id,
+            mapping=operation.mapping,
+            side=side,
+            record_id=(operation.bc_id if side is Side.BC else operation.dataverse_id) or "(new)",
+            error_class=error_class,
+            code=failure.error_code if failure is not None else "lookup",
+            message=message,
+            attempt=attempt,
+            occurred_at=context.now,
+        )
+    )
+    if error_class is ErrorClass.TRANSIENT:
+        into.transient_failures.append(operation)
+    elif existing is not None:
+        into.put.append(
+            existing.failed(message, skip_after=context.failures_before_skip, at=context.now)
+        )
