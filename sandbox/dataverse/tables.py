@@ -369,6 +369,7 @@ CONTACT: Final = _table(
         _text("telephone1", 50),
         _text("mobilephone", 50),
         _text("fax", 50),
+        _text("websiteurl", 200),
         *_address_columns(),
         _text("description", 2000, memo=True),
         *_owned_columns(),

@@ -84,6 +84,8 @@ def translate_to_dataverse(
     if mapping.lookup is None:
         return value
     table = lookups.get(mapping.lookup.mapping)
+    if _not_set_up(table):
+        return UNCHANGED
     if value in (None, ""):
         if mapping.lookup.blank_is_base_currency and table is not None:
             return table.base_currency_id
@@ -106,6 +108,8 @@ def translate_to_bc(
     value: object = dataverse_value
     if mapping.lookup is not None:
         table = lookups.get(mapping.lookup.mapping)
+        if _not_set_up(table):
+            return UNCHANGED
         if value in (None, ""):
             value = ""
         elif table is not None and table.base_currency_id == value:
@@ -138,6 +142,12 @@ def dataverse_payload(
         raise LookupFailedError(f"{mapping.label}: mapping {mapping.lookup.mapping} is not loaded")
     entity_set = table.entity_set
     return f"{column}@odata.bind", None if value is None else f"/{entity_set}({value})"
+
+
+def _not_set_up(table: LookupTable | None) -> bool:
+    # An option mapping with no coupled choice yet translates nothing: leave the column alone
+    # rather than clear every row's choice before an admin has coupled the options.
+    return table is not None and table.is_option and not table.dataverse_by_bc
 
 
 def _is_reference(mapping: FieldMapping, lookups: Mapping[str, LookupTable]) -> bool:

@@ -29,7 +29,8 @@ class Operation(FrozenModel):
     ``bc_write`` / ``dataverse_write`` are the writes to make (None: that side is left alone).
     ``base_bc`` / ``base_dataverse`` are the coupling's base once the writes succeeded; the
     runner adds ids and versions from the write outcomes. ``conflicts`` names fields that
-    changed differently on both sides and were not resolved by the policy.
+    changed differently on both sides and were not resolved by the policy. ``couples`` marks
+    a pair found by match-based coupling: the coupling is new, no record is created.
     """
 
     kind: OperationKind
@@ -42,6 +43,7 @@ class Operation(FrozenModel):
     changed_fields: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
     reason: str = ""
+    couples: bool = False
     base_bc: dict[str, JsonScalar] = Field(default_factory=dict)
     base_dataverse: dict[str, JsonScalar] = Field(default_factory=dict)
 

@@ -65,6 +65,7 @@ def plan_change(
     record: Record,
     coupling: Coupling | None,
     counterpart: Record | None,
+    match: Record | None = None,
 ) -> Operation:
     """Plan what to do about one record seen changed on ``source``.
 
@@ -74,7 +75,12 @@ def plan_change(
         record: The changed record (or a deletion tombstone).
         coupling: Its coupling, if any.
         counterpart: The coupled record's current state on the other side; None when it is gone.
+        match: For an uncoupled record, the other side's record that match-based coupling
+            paired it with: they are coupled and merged (the changed side wins) instead of
+            creating a duplicate.
     """
+    if coupling is None and match is not None and not record.deleted:
+        return _plan_match(context, source, record, match)
     if coupling is None:
         return _plan_uncoupled(context, source, record)
     if coupling.skipped:
@@ -131,6 +137,15 @@ def _plan_coupled(
         base_bc=merged.base_bc,
         base_dataverse=merged.base_dataverse,
     )
+
+
+def _plan_match(context: PlanContext, source: Side, record: Record, match: Record) -> Operation:
+    bc, dataverse = (record, match) if source is Side.BC else (match, record)
+    fresh = Coupling(
+        scope=context.scope, mapping=context.mapping.name, bc_id=bc.id, dataverse_id=dataverse.id
+    )
+    operation = _plan_coupled(context, source, fresh, bc, dataverse)
+    return operation.model_copy(update={"couples": True})
 
 
 def _plan_uncoupled(context: PlanContext, source: Side, record: Record) -> Operation:
@@ -195,11 +210,8 @@ def _create_from(
             base_dataverse[field.dataverse_field] = dataverse_value  # type: ignore[assignment]
     if source is Side.BC:
         new_id = dataverse_id_for(context.scope, mapping.name, record.id)
-        write = WriteRequest(
-            kind=WriteKind.CREATE,
-            record_id=new_id,
-            values=_dataverse_values(context, base_dataverse),
-        )
+        values = mapping.dataverse_defaults | _dataverse_values(context, base_dataverse)
+        write = WriteRequest(kind=WriteKind.CREATE, record_id=new_id, values=values)
         return Operation(
             kind=kind,
             mapping=mapping.name,
@@ -210,7 +222,7 @@ def _create_from(
             base_bc=base_bc,
             base_dataverse=base_dataverse,
         )
-    values = {k: v for k, v in base_bc.items() if _bc_writable(mapping, k)}
+    values = mapping.bc_defaults | {k: v for k, v in base_bc.items() if _bc_writable(mapping, k)}
     return Operation(
         kind=kind,
         mapping=mapping.name,

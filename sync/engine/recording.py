@@ -48,6 +48,7 @@ class RecordingContext:
     run_id: str
     now: datetime
     failures_before_skip: int
+    bc_fields: frozenset[str] = frozenset()
 
 
 def record_operation(
@@ -68,7 +69,7 @@ def record_operation(
     increments = {counter: 1}
     if operation.kind is OperationKind.CONFLICT or operation.conflicts:
         increments["conflicts"] = 1
-    if operation.kind in (OperationKind.CREATE, OperationKind.RESTORE):
+    if operation.couples or operation.kind in (OperationKind.CREATE, OperationKind.RESTORE):
         increments["coupled"] = 1
     into.counters = into.counters + RunCounters(**increments)
     if operation.kind is OperationKind.UNCOUPLE or (
@@ -97,8 +98,13 @@ def _coupling_after(
         raise ValueError(
             f"{operation.mapping}: a coupling needs both ids; got {bc_id}, {dataverse_id}"
         )
+    base_bc = dict(operation.base_bc)
+    if bc_outcome is not None and bc_outcome.values:
+        # What BC stored (codes upper-cased, defaults filled) is the base, not what was sent.
+        stored = bc_outcome.values
+        base_bc |= {key: stored[key] for key in context.bc_fields if key in stored}
     update = {
-        "base_bc": operation.base_bc,
+        "base_bc": base_bc,
         "base_dataverse": operation.base_dataverse,
         "last_result": SyncResult.SUCCESS,
         "last_synced_at": context.now,
@@ -138,7 +144,7 @@ def _record_failure(
             run_id=context.run_id,
             mapping=operation.mapping,
             side=side,
-            record_id=(operation.bc_id if side is Side.BC else operation.dataverse_id) or "(new)",
+            record_id=_record_id(operation, side),
             error_class=error_class,
             code=failure.error_code if failure is not None else "lookup",
             message=message,
@@ -152,3 +158,9 @@ def _record_failure(
         into.put.append(
             existing.failed(message, skip_after=context.failures_before_skip, at=context.now)
         )
+
+
+def _record_id(operation: Operation, side: Side) -> str:
+    # A failed create has no id on the side it was written to: name the source record instead.
+    preferred = operation.bc_id if side is Side.BC else operation.dataverse_id
+    return preferred or operation.bc_id or operation.dataverse_id or "(unknown)"

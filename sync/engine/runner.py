@@ -19,12 +19,13 @@ from datetime import timedelta
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.dry_run import PlannedCouplings
 from sync.engine.lookups import load_lookups
+from sync.engine.matching import Matcher
 from sync.engine.operation import Operation
 from sync.engine.page import DeletionGuardError, PageApplier
 from sync.engine.planner import PlanContext, plan_change
 from sync.engine.recording import RecordingContext
 from sync.engine.watermark_progress import WatermarkProgress
-from sync.errors import SyncError
+from sync.errors import ConnectorError, SyncError
 from sync.mappings.configuration import load_configuration
 from sync.models import (
     Direction,
@@ -137,6 +138,12 @@ class Runner:
                 await self._run_mapping(configuration, mapping, mode, result, couplings)
             except (AlreadyRunningError, DeletionGuardError) as exc:
                 messages.append(str(exc))
+            except ConnectorError as exc:
+                # One mapping's service failure must not stop the mappings after it.
+                messages.append(f"mapping {mapping.name}: {exc}")
+                log.warning(
+                    "mapping failed run_id=%s mapping=%s error=%s", run.id, mapping.name, exc
+                )
         return await self._finish(result, messages)
 
     async def _finish(self, result: RunResult, messages: list[str]) -> RunResult:
@@ -225,11 +232,20 @@ class Runner:
             couplings=self._stores.couplings,
             runs=self._stores.runs,
             index=index,
-            recording=self._recording_facts(result.run.id),
+            recording=self._recording_facts(result.run.id, mapping),
             max_deletions=_deletion_budget(self._options.max_deletion_share, len(index)),
         )
+        matcher = None
+        if context.create_missing:
+            matcher = await Matcher.load(
+                mapping,
+                target=side.other,
+                gateway=self._sides[side.other],
+                couplings=index,
+                lookups=context.lookups,
+            )
         async for page in self._sides[side].read_changes(mapping, since=since, delta_token=token):
-            operations = await self._plan_page(context, side, page.records, index)
+            operations = await self._plan_page(context, side, page.records, index, matcher)
             if isinstance(couplings, PlannedCouplings):
                 result.plan.extend(operations)
                 couplings.add(operations)
@@ -247,7 +263,12 @@ class Runner:
             await self._stores.watermarks.save_watermark(progress.next_watermark())
 
     async def _plan_page(
-        self, context: PlanContext, side: Side, records: Sequence[Record], index: CouplingIndex
+        self,
+        context: PlanContext,
+        side: Side,
+        records: Sequence[Record],
+        index: CouplingIndex,
+        matcher: Matcher | None,
     ) -> list[Operation]:
         couplings = {r.id: index.find(side, r.id) for r in records}
         other_ids = [
@@ -264,6 +285,9 @@ class Runner:
             if coupling is not None:
                 other_id = coupling.dataverse_id if side is Side.BC else coupling.bc_id
             counterpart = counterparts.get(other_id.lower()) if other_id else None
+            match = None
+            if coupling is None and matcher is not None and not record.deleted:
+                match = matcher.take(record)
             operations.append(
                 plan_change(
                     context,
@@ -271,21 +295,25 @@ class Runner:
                     record=record,
                     coupling=coupling,
                     counterpart=counterpart,
+                    match=match,
                 )
             )
         return operations
 
-    def _recording_facts(self, run_id: str) -> RecordingContext:
+    def _recording_facts(self, run_id: str, mapping: TableMapping) -> RecordingContext:
         return RecordingContext(
             scope=self._scope.key,
             run_id=run_id,
             now=self._clock.now(),
             failures_before_skip=self._options.failures_before_skip,
+            bc_fields=frozenset(f.bc_field for f in mapping.fields if f.bc_field is not None),
         )
 
 
 def _select(configuration: MappingSet, names: Sequence[str] | None) -> list[TableMapping]:
-    ordered = [m for m in configuration.in_dependency_order() if m.enabled]
+    # Option mappings pair codes with the choices of a column; they are coupled by hand or by
+    # match-based coupling, never by a record sync.
+    ordered = [m for m in configuration.in_dependency_order() if m.enabled and not m.is_option]
     if names is None:
         return ordered
     for name in names:

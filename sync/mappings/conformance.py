@@ -92,7 +92,28 @@ def _table_problems(mapping: TableMapping) -> list[MappingProblem]:
         )
     for field in mapping.fields:
         problems += _field_problems(mapping, field, bc, dataverse)
+    problems += _default_problems(mapping, "bc_defaults", mapping.bc_defaults, bc)
+    problems += _default_problems(
+        mapping, "dataverse_defaults", mapping.dataverse_defaults, dataverse
+    )
     return problems
+
+
+def _default_problems(
+    mapping: TableMapping, key: str, defaults: Mapping[str, object], catalogue: Catalogue | None
+) -> list[MappingProblem]:
+    if catalogue is None:
+        return []
+    return [
+        MappingProblem(
+            f"{key} sets {name!r}, which is not a field of {catalogue.name}"
+            f"{suggest(name, catalogue.fields)}",
+            mapping=mapping.name,
+            field=name,
+        )
+        for name in defaults
+        if catalogue.get(name) is None
+    ]
 
 
 def _bc_catalogue(mapping: TableMapping) -> tuple[Catalogue | None, list[MappingProblem]]:

@@ -116,6 +116,8 @@ def _customer(owner: tuple[FieldMapping, ...], owner_needs: tuple[str, ...]) -> 
         fields=(*owner, *_CUSTOMER_FIELDS),
         depends_on=(*owner_needs, *_CUSTOMER_NEEDS),
         company_scoped=True,
+        # BC's BCICUSTOME template: a new account is a customer, so it stays in this mapping.
+        dataverse_defaults={"customertypecode": ACCOUNT_TYPE_CUSTOMER},
     )
 
 
@@ -142,5 +144,7 @@ VENDOR = TableMapping(
     ),
     depends_on=("CURRENCY", "PAYMENT TERMS"),
     company_scoped=True,
+    # BC's BCIVENDOR template: a new account is a vendor.
+    dataverse_defaults={"customertypecode": ACCOUNT_TYPE_VENDOR},
 )
 """VENDOR ⇄ account. The same under both ownership models: the API has no purchaser code."""

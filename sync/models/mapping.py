@@ -136,7 +136,14 @@ class MatchingSettings(FrozenModel):
 
 
 class TableMapping(FrozenModel):
-    """One BC entity set ⇄ one Dataverse table (or, for option mappings, one choice column)."""
+    """One BC entity set ⇄ one Dataverse table (or, for option mappings, one choice column).
+
+    ``dataverse_defaults`` / ``bc_defaults`` are the values a record created by sync gets on
+    that side besides its mapped fields (BC's configuration templates: a new account from a
+    customer gets ``customertypecode`` 3). Mapped values win over defaults.
+    ``company_scoped`` tags Dataverse rows with the BC company (``bcbi_companyid``) and reads
+    only rows of this company or of none, so several companies share one environment.
+    """
 
     name: str = Field(pattern=MAPPING_NAME_PATTERN)
     bc_entity: str = Field(min_length=1)
@@ -154,6 +161,8 @@ class TableMapping(FrozenModel):
     sync_only_coupled: bool = True
     matching: MatchingSettings = MatchingSettings()
     company_scoped: bool = False
+    dataverse_defaults: dict[str, JsonScalar] = Field(default_factory=dict)
+    bc_defaults: dict[str, JsonScalar] = Field(default_factory=dict)
     enabled: bool = True
 
     @model_validator(mode="after")

@@ -59,7 +59,12 @@ class WriteRequest(FrozenModel):
 
 
 class WriteOutcome(FrozenModel):
-    """The result of the ``index``-th write of a call: the new id and version, or why not."""
+    """The result of the ``index``-th write of a call: the new id and version, or why not.
+
+    ``values`` holds the record as the service stored it, when the service answered with it
+    (BC does; Dataverse bulk messages do not): BC upper-cases codes, for example, and the
+    coupling's base must hold what is stored, not what was sent.
+    """
 
     index: int = Field(ge=0)
     record_id: str | None = None
@@ -68,6 +73,7 @@ class WriteOutcome(FrozenModel):
     error_class: ErrorClass | None = None
     error_code: str = ""
     error_message: str = ""
+    values: dict[str, JsonScalar] = Field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

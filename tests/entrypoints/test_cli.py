@@ -78,11 +78,16 @@ def test_import_refuses_unknown_company_when_not_configured(configured, capsys):
     assert "is not in SYNC_BC__COMPANIES" in capsys.readouterr().err
 
 
-async def test_demo_reports_every_mapping_for_each_company_when_run(tmp_path):
+async def test_demo_syncs_edits_both_ways_without_echo_when_run(tmp_path):
     out = io.StringIO()
-    assert await demo.run_demo(records=10, state_path=tmp_path / "demo.db", out=out) == 0
-    report = out.getvalue()
-    assert report.count("Company ") == 2
-    for mapping in standard_mappings().mappings:
-        assert report.count(f"  {mapping.name} ") == 2
-    assert "Nothing was written to either side" in report
+    await demo.run_demo(records=10, state_path=tmp_path / "demo.db", out=out)
+    lines = out.getvalue().splitlines()
+    assert sum(line.startswith("Company ") for line in lines) == 2
+    incremental = [
+        line for line in lines if "incremental sync " in line and "no changes" not in line
+    ]
+    quiet = [line for line in lines if "no changes" in line]
+    assert all("modified=2" in line for line in incremental)
+    assert all("inserted=0 modified=0" in line and "failed=0" in line for line in quiet)
+    full = [line for line in lines if "full sync" in line]
+    assert all("inserted=0" not in line for line in full)
