@@ -29,7 +29,8 @@ from sync.connectors.business_central import BusinessCentralConnector, business_
 from sync.connectors.business_central_gateway import BusinessCentralGateway
 from sync.connectors.dataverse import DataverseConnector
 from sync.connectors.dataverse_gateway import DataverseCompany, DataverseGateway
-from sync.engine.runner import Runner, RunOptions, Stores
+from sync.engine.run_parts import RunOptions, Stores
+from sync.engine.runner import Runner
 from sync.errors import ConfigError
 from sync.models import Scope
 from sync.ports import Clock

@@ -13,28 +13,31 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.dry_run import PlannedCouplings
-from sync.engine.lookups import load_lookups
 from sync.engine.matching import Matcher
 from sync.engine.operation import Operation
 from sync.engine.page import DeletionGuardError, PageApplier
 from sync.engine.planner import PlanContext, plan_change
 from sync.engine.recording import RecordingContext
+from sync.engine.run_parts import (
+    RunnerParts,
+    RunOptions,
+    RunResult,
+    Stores,
+    finish_run,
+    start_run,
+)
+from sync.engine.session import AlreadyRunningError, mapping_session
 from sync.engine.watermark_progress import WatermarkProgress
-from sync.errors import ConnectorError, SyncError
+from sync.errors import ConnectorError
 from sync.mappings.configuration import load_configuration
 from sync.models import (
     Direction,
     MappingSet,
     Record,
-    RecordError,
-    Run,
     RunMode,
-    RunStatus,
     Scope,
     Side,
     TableMapping,
@@ -42,49 +45,10 @@ from sync.models import (
 from sync.ports import (
     Clock,
     CouplingStore,
-    LeaseStore,
-    MappingStore,
-    RunStore,
     SideGateway,
-    WatermarkStore,
 )
 
 log = logging.getLogger("sync")
-
-
-class AlreadyRunningError(SyncError):
-    """Another run holds the mapping's lease."""
-
-
-@dataclass(frozen=True)
-class Stores:
-    """The state ports a runner writes to."""
-
-    mappings: MappingStore
-    couplings: CouplingStore
-    watermarks: WatermarkStore
-    leases: LeaseStore
-    runs: RunStore
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Bounds of a run (from ``SYNC_LIMITS__*`` in production)."""
-
-    lease: timedelta = timedelta(minutes=10)
-    overlap: timedelta = timedelta(minutes=2)
-    failures_before_skip: int = 2
-    max_deletion_share: float = 0.2
-    time_budget: timedelta = timedelta(minutes=8)
-
-
-@dataclass
-class RunResult:
-    """A finished run, its per-record errors, and (for dry runs) the plan."""
-
-    run: Run
-    errors: list[RecordError] = field(default_factory=list)
-    plan: list[Operation] = field(default_factory=list)
 
 
 class Runner:
@@ -101,12 +65,19 @@ class Runner:
         options: RunOptions | None = None,
         new_run_id: Callable[[], str] | None = None,
     ) -> None:
-        self._scope = scope
-        self._sides = {Side.BC: bc, Side.DATAVERSE: dataverse}
-        self._stores = stores
-        self._clock = clock
-        self._options = options or RunOptions()
-        self._new_run_id = new_run_id or (lambda: uuid.uuid4().hex)
+        self._parts = RunnerParts(
+            scope=scope,
+            sides={Side.BC: bc, Side.DATAVERSE: dataverse},
+            stores=stores,
+            clock=clock,
+            options=options or RunOptions(),
+            new_run_id=new_run_id or (lambda: uuid.uuid4().hex),
+        )
+
+    @property
+    def parts(self) -> RunnerParts:
+        """The sides, stores and bounds this runner works with (shared with record work)."""
+        return self._parts
 
     async def run(
         self, mode: RunMode, *, mappings: Sequence[str] | None = None, dry_run: bool = False
@@ -116,22 +87,13 @@ class Runner:
         Raises:
             KeyError: A named mapping does not exist.
         """
-        configuration = await load_configuration(self._stores.mappings, self._scope.key)
+        configuration = await load_configuration(self._parts.stores.mappings, self._parts.scope.key)
         selected = _select(configuration, mappings)
-        run = Run(
-            id=self._new_run_id(),
-            scope=self._scope.key,
-            mode=mode,
-            mappings=tuple(m.name for m in selected),
-            dry_run=dry_run,
-            started_at=self._clock.now(),
-        )
-        result = RunResult(run=run)
-        couplings: CouplingStore = self._stores.couplings
+        result = await start_run(self._parts, mode, [m.name for m in selected], dry_run=dry_run)
+        run = result.run
+        couplings: CouplingStore = self._parts.stores.couplings
         if dry_run:
-            couplings = PlannedCouplings(self._stores.couplings, self._scope.key)
-        else:
-            await self._stores.runs.save_run(run)
+            couplings = PlannedCouplings(couplings, self._parts.scope.key)
         messages: list[str] = []
         for mapping in selected:
             try:
@@ -144,33 +106,7 @@ class Runner:
                 log.warning(
                     "mapping failed run_id=%s mapping=%s error=%s", run.id, mapping.name, exc
                 )
-        return await self._finish(result, messages)
-
-    async def _finish(self, result: RunResult, messages: list[str]) -> RunResult:
-        counters = result.run.counters
-        status = RunStatus.SUCCEEDED
-        if messages or counters.failed or counters.conflicts:
-            status = RunStatus.PARTIAL
-        if messages and not (counters.inserted or counters.modified or counters.deleted):
-            status = RunStatus.FAILED
-        if counters.failed and not (counters.inserted or counters.modified or counters.unchanged):
-            messages.append(f"{counters.failed} records failed and nothing was synced")
-        result.run = result.run.model_copy(
-            update={
-                "status": status,
-                "finished_at": self._clock.now(),
-                "message": "; ".join(messages) or None,
-            }
-        )
-        if not result.run.dry_run:
-            await self._stores.runs.save_run(result.run)
-        log.info(
-            "run finished run_id=%s status=%s counters=%s",
-            result.run.id,
-            status,
-            counters.model_dump(),
-        )
-        return result
+        return await finish_run(self._parts, result, messages)
 
     async def _run_mapping(
         self,
@@ -180,34 +116,28 @@ class Runner:
         result: RunResult,
         couplings: CouplingStore,
     ) -> None:
-        lease_name = f"{self._scope.key}|{mapping.name}"
-        lease = await self._stores.leases.acquire_lease(
-            lease_name, result.run.id, self._options.lease
+        full = mode is RunMode.FULL
+        session = mapping_session(
+            scope=self._parts.scope.key,
+            configuration=configuration,
+            mapping=mapping,
+            couplings=couplings,
+            leases=self._parts.stores.leases,
+            bc=self._parts.sides[Side.BC],
+            owner=result.run.id,
+            lease_ttl=self._parts.options.lease,
+            create_missing=full or not mapping.sync_only_coupled,
         )
-        if lease is None:
-            raise AlreadyRunningError(f"mapping {mapping.name} is already running")
-        try:
-            lookups = await load_lookups(
-                configuration,
-                mapping,
-                scope=self._scope.key,
-                couplings=couplings,
-                bc=self._sides[Side.BC],
-            )
-            index = await CouplingIndex.load(couplings, self._scope.key, mapping.name)
-            full = mode is RunMode.FULL
-            context = PlanContext(
-                scope=self._scope.key,
-                mapping=mapping,
-                lookups=lookups,
-                create_missing=full or not mapping.sync_only_coupled,
-            )
+        async with session as opened:
             for side in _sides_to_read(mapping):
                 await self._sync_side(
-                    context, side, index, full=full, result=result, couplings=couplings
+                    opened.context,
+                    side,
+                    opened.index,
+                    full=full,
+                    result=result,
+                    couplings=couplings,
                 )
-        finally:
-            await self._stores.leases.release_lease(lease)
 
     async def _sync_side(
         self,
@@ -220,31 +150,39 @@ class Runner:
         couplings: CouplingStore,
     ) -> None:
         mapping = context.mapping
-        stored = await self._stores.watermarks.load_watermark(self._scope.key, mapping.name, side)
-        start = self._clock.now()
-        progress = WatermarkProgress(
-            scope=self._scope.key, mapping=mapping.name, side=side, stored=stored, run_start=start
+        stored = await self._parts.stores.watermarks.load_watermark(
+            self._parts.scope.key, mapping.name, side
         )
-        since, token = (None, None) if full else progress.read_from(self._options.overlap)
+        start = self._parts.clock.now()
+        progress = WatermarkProgress(
+            scope=self._parts.scope.key,
+            mapping=mapping.name,
+            side=side,
+            stored=stored,
+            run_start=start,
+        )
+        since, token = (None, None) if full else progress.read_from(self._parts.options.overlap)
         applier = PageApplier(
             context=context,
-            sides=self._sides,
-            couplings=self._stores.couplings,
-            runs=self._stores.runs,
+            sides=self._parts.sides,
+            couplings=self._parts.stores.couplings,
+            runs=self._parts.stores.runs,
             index=index,
             recording=self._recording_facts(result.run.id, mapping),
-            max_deletions=_deletion_budget(self._options.max_deletion_share, len(index)),
+            max_deletions=_deletion_budget(self._parts.options.max_deletion_share, len(index)),
         )
         matcher = None
         if context.create_missing:
             matcher = await Matcher.load(
                 mapping,
                 target=side.other,
-                gateway=self._sides[side.other],
+                gateway=self._parts.sides[side.other],
                 couplings=index,
                 lookups=context.lookups,
             )
-        async for page in self._sides[side].read_changes(mapping, since=since, delta_token=token):
+        async for page in self._parts.sides[side].read_changes(
+            mapping, since=since, delta_token=token
+        ):
             operations = await self._plan_page(context, side, page.records, index, matcher)
             if isinstance(couplings, PlannedCouplings):
                 result.plan.extend(operations)
@@ -256,11 +194,11 @@ class Runner:
                 update={"counters": result.run.counters + recorded.counters}
             )
             progress.observe(page, failed=recorded.transient_failures)
-            if self._clock.now() - result.run.started_at > self._options.time_budget:
+            if self._parts.clock.now() - result.run.started_at > self._parts.options.time_budget:
                 progress.interrupted()
                 break
         if not result.run.dry_run:
-            await self._stores.watermarks.save_watermark(progress.next_watermark())
+            await self._parts.stores.watermarks.save_watermark(progress.next_watermark())
 
     async def _plan_page(
         self,
@@ -276,7 +214,9 @@ class Runner:
         ]
         counterparts: dict[str, Record] = {}
         if other_ids:
-            async for record in self._sides[side.other].read_by_ids(context.mapping, other_ids):
+            async for record in self._parts.sides[side.other].read_by_ids(
+                context.mapping, other_ids
+            ):
                 counterparts[record.id.lower()] = record
         operations = []
         for record in records:
@@ -302,10 +242,10 @@ class Runner:
 
     def _recording_facts(self, run_id: str, mapping: TableMapping) -> RecordingContext:
         return RecordingContext(
-            scope=self._scope.key,
+            scope=self._parts.scope.key,
             run_id=run_id,
-            now=self._clock.now(),
-            failures_before_skip=self._options.failures_before_skip,
+            now=self._parts.clock.now(),
+            failures_before_skip=self._parts.options.failures_before_skip,
             bc_fields=frozenset(f.bc_field for f in mapping.fields if f.bc_field is not None),
         )
 

@@ -18,7 +18,8 @@ import httpx
 from sync.bootstrap import Engine, open_state_store, service_clients
 from sync.clock import SystemClock
 from sync.connectors import StaticTokenProvider
-from sync.engine.runner import Runner, RunResult
+from sync.engine.run_parts import RunResult
+from sync.engine.runner import Runner
 from sync.models import RunMode
 from sync.settings import RunLimits, SqliteTarget
 from sync.store import StateStore
