@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sync.connectors.business_central import BusinessCentralConnector
+from sync.engine.fields import BC_BUSINESS_KEYS
 from sync.mappings import BC_ENTITIES, Catalogue, FieldType
 from sync.models import (
     ChangePage,
@@ -19,8 +20,7 @@ from sync.models import (
 )
 
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
-_KEY_FIELDS = ("code", "number")
-"""Business keys that lookups translate through (a salesperson's ``code``), read when present."""
+"""BC's blank id."""
 
 
 class BusinessCentralGateway:  # implements SideGateway
@@ -73,7 +73,7 @@ def bc_fields(mapping: TableMapping) -> list[str]:
     names |= set(mapping.bc_filter.fields())
     catalogue = BC_ENTITIES.get(mapping.bc_entity)
     if catalogue is not None:
-        names |= {key for key in _KEY_FIELDS if catalogue.get(key) is not None}
+        names |= {key for key in BC_BUSINESS_KEYS if catalogue.get(key) is not None}
     return sorted(names)
 
 

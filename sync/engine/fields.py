@@ -14,6 +14,10 @@ from sync.engine.transform import apply_transforms
 from sync.errors import SyncError
 from sync.models import FieldMapping, JsonScalar, LookupFailure
 
+BC_BUSINESS_KEYS = ("code", "number")
+"""BC keys other mappings' lookups translate through (a salesperson's ``code``). Kept in the
+coupling's base so a lookup never has to read the BC record again."""
+
 UNCHANGED = object()
 """Returned by a translation that must leave the destination as it is (BC's "Not Null")."""
 

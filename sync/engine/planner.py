@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sync.engine.fields import (
+    BC_BUSINESS_KEYS,
     UNCHANGED,
     LookupFailedError,
     LookupTable,
@@ -134,7 +135,7 @@ def _plan_coupled(
         dataverse_write=dataverse_write,
         changed_fields=tuple(merged.changed),
         conflicts=tuple(merged.conflicts),
-        base_bc=merged.base_bc,
+        base_bc=merged.base_bc | _business_keys(bc),
         base_dataverse=merged.base_dataverse,
     )
 
@@ -209,6 +210,7 @@ def _create_from(
         if field.dataverse_field is not None:
             base_dataverse[field.dataverse_field] = dataverse_value  # type: ignore[assignment]
     if source is Side.BC:
+        base_bc |= _business_keys(record)
         new_id = dataverse_id_for(context.scope, mapping.name, record.id)
         values = mapping.dataverse_defaults | _dataverse_values(context, base_dataverse)
         write = WriteRequest(kind=WriteKind.CREATE, record_id=new_id, values=values)
@@ -304,6 +306,10 @@ def _dataverse_values(
         key, wire_value = dataverse_payload(by_column[column], value, context.lookups)
         payload[key] = wire_value
     return payload
+
+
+def _business_keys(bc: Record) -> dict[str, JsonScalar]:
+    return {key: bc.values[key] for key in BC_BUSINESS_KEYS if bc.values.get(key)}
 
 
 def _bc_writable(mapping: TableMapping, field_name: str) -> bool:

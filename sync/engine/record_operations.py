@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from sync.engine.operation import Operation
 from sync.engine.page import PageApplier
 from sync.engine.planner import plan_change
-from sync.engine.recording import RecordingContext
+from sync.engine.recording import RecordingContext, bc_base_fields
 from sync.engine.run_parts import RunnerParts, RunResult, finish_run, start_run
 from sync.engine.session import MappingSession, mapping_session
 from sync.errors import SyncError
@@ -204,9 +204,7 @@ class RecordOperations:
                 run_id=result.run.id,
                 now=self._parts.clock.now(),
                 failures_before_skip=self._parts.options.failures_before_skip,
-                bc_fields=frozenset(
-                    f.bc_field for f in session.context.mapping.fields if f.bc_field
-                ),
+                bc_fields=bc_base_fields(session.context.mapping),
             ),
             max_deletions=len(operations),
         )

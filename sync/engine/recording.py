@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sync.engine.fields import BC_BUSINESS_KEYS
 from sync.engine.operation import Operation, OperationKind
 from sync.models import (
     Coupling,
@@ -13,6 +14,7 @@ from sync.models import (
     RunCounters,
     Side,
     SyncResult,
+    TableMapping,
     WriteOutcome,
 )
 
@@ -49,6 +51,12 @@ class RecordingContext:
     now: datetime
     failures_before_skip: int
     bc_fields: frozenset[str] = frozenset()
+
+
+def bc_base_fields(mapping: TableMapping) -> frozenset[str]:
+    """The BC fields a coupling's base keeps: the mapped ones and the business keys."""
+    mapped = {f.bc_field for f in mapping.fields if f.bc_field is not None}
+    return frozenset(mapped | set(BC_BUSINESS_KEYS))
 
 
 def record_operation(

@@ -20,7 +20,7 @@ from sync.engine.matching import Matcher
 from sync.engine.operation import Operation
 from sync.engine.page import DeletionGuardError, PageApplier
 from sync.engine.planner import PlanContext, plan_change
-from sync.engine.recording import RecordingContext
+from sync.engine.recording import RecordingContext, bc_base_fields
 from sync.engine.run_parts import (
     RunnerParts,
     RunOptions,
@@ -246,7 +246,7 @@ class Runner:
             run_id=run_id,
             now=self._parts.clock.now(),
             failures_before_skip=self._parts.options.failures_before_skip,
-            bc_fields=frozenset(f.bc_field for f in mapping.fields if f.bc_field is not None),
+            bc_fields=bc_base_fields(mapping),
         )
 
 
