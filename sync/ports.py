@@ -7,13 +7,14 @@ are part of every key, so several BC companies share one store without mixing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sync.models import (
     ChangePage,
     Coupling,
+    JsonScalar,
     Lease,
     MappingSet,
     Record,
@@ -168,4 +169,10 @@ class SideGateway(Protocol):
         self, mapping: TableMapping, requests: Sequence[WriteRequest]
     ) -> list[WriteOutcome]:
         """Apply writes; one outcome per request, in order; one bad record fails only itself."""
+        ...
+
+    async def find_matching(
+        self, mapping: TableMapping, values: Mapping[str, JsonScalar]
+    ) -> list[Record]:
+        """Records whose fields equal ``values`` (the create guard's lookup by match key)."""
         ...

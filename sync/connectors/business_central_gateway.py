@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sync.connectors.business_central import BusinessCentralConnector
-from sync.engine.fields import BC_BUSINESS_KEYS
+from sync.engine.fields import BC_BUSINESS_KEYS, same_value
 from sync.mappings import BC_ENTITIES, Catalogue, FieldType
 from sync.models import (
     ChangePage,
@@ -65,6 +65,29 @@ class BusinessCentralGateway:  # implements SideGateway
         """Write through JSON ``$batch``; one outcome per request, in order."""
         prepared = [_prepared(mapping.bc_entity, request) for request in requests]
         return await self._connector.write(mapping.bc_entity, prepared, api=mapping.bc_api)
+
+    async def find_matching(
+        self, mapping: TableMapping, values: Mapping[str, JsonScalar]
+    ) -> list[Record]:
+        """BC records whose fields equal ``values``, found by the most selective key field."""
+        expected = _prepared(
+            mapping.bc_entity, WriteRequest(kind=WriteKind.UPDATE, values=dict(values))
+        ).values
+        key = next((k for k in _MATCH_KEYS if expected.get(k) not in (None, "")), None)
+        if key is None:
+            return []
+        candidates = await self._connector.find_by_key(
+            mapping.bc_entity, key, expected[key], fields=bc_fields(mapping), api=mapping.bc_api
+        )
+        return [
+            record
+            for record in candidates
+            if all(same_value(record.values.get(name), value) for name, value in expected.items())
+        ]
+
+
+_MATCH_KEYS = ("number", "code", "email", "displayName")
+"""Fields a lookup by values filters on in BC, most selective first; the rest is compared here."""
 
 
 def bc_fields(mapping: TableMapping) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +18,7 @@ from sync.models import (
     Condition,
     ErrorClass,
     Filter,
+    JsonScalar,
     Operator,
     Record,
     Scope,
@@ -118,6 +119,13 @@ class DataverseGateway:  # implements SideGateway
             mapping.dataverse_id_field,
             requests,
         )
+
+    async def find_matching(
+        self, mapping: TableMapping, values: Mapping[str, JsonScalar]
+    ) -> list[Record]:
+        """Never needed: Dataverse creates use deterministic ids, so a repeat is an upsert."""
+        del mapping, values
+        return []
 
     def _scoped(self, mapping: TableMapping) -> bool:
         return self._company is not None and mapping.company_scoped

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sync.engine.coupling_index import CouplingIndex
+from sync.engine.create_guard import CreateGuard
 from sync.engine.operation import Operation, OperationKind
 from sync.engine.planner import PlanContext
 from sync.engine.recording import Recorded, RecordingContext, record_operation
@@ -43,6 +44,9 @@ class PageApplier:
         self._index = index
         self._recording = recording
         self._deletions_left = max_deletions
+        self._create_guard = CreateGuard(
+            store=couplings, scope=recording.scope, mapping=context.mapping
+        )
 
     async def apply(self, operations: Sequence[Operation]) -> Recorded:
         """Apply and record a page; returns what was recorded.
@@ -52,12 +56,14 @@ class PageApplier:
                 was written.
         """
         self._guard_deletions(operations)
+        await self._create_guard.record_intents(operations, now=self._recording.now)
         outcomes = await self._write_all(operations)
         recorded = Recorded()
         for position, operation in enumerate(operations):
             existing = self._existing(operation)
             record_operation(self._recording, operation, existing, outcomes[position], recorded)
         await self._save(recorded)
+        await self._create_guard.settle(operations, recorded.transient_failures)
         return recorded
 
     def _guard_deletions(self, operations: Sequence[Operation]) -> None:

@@ -37,6 +37,7 @@ from sync.models import (
     Direction,
     MappingSet,
     Record,
+    RunCounters,
     RunMode,
     Scope,
     Side,
@@ -129,6 +130,9 @@ class Runner:
             create_missing=full or not mapping.sync_only_coupled,
         )
         async with session as opened:
+            if opened.recovered:
+                counters = result.run.counters + RunCounters(coupled=opened.recovered)
+                result.run = result.run.model_copy(update={"counters": counters})
             for side in _sides_to_read(mapping):
                 await self._sync_side(
                     opened.context,

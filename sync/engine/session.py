@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sync.engine.coupling_index import CouplingIndex
+from sync.engine.create_guard import CreateGuard
 from sync.engine.lookups import load_lookups
 from sync.engine.planner import PlanContext
 from sync.errors import SyncError
@@ -25,6 +26,7 @@ class MappingSession:
 
     context: PlanContext
     index: CouplingIndex
+    recovered: int = 0
 
 
 @asynccontextmanager
@@ -53,9 +55,11 @@ async def mapping_session(
             configuration, mapping, scope=scope, couplings=couplings, bc=bc
         )
         index = await CouplingIndex.load(couplings, scope, mapping.name)
+        guard = CreateGuard(store=couplings, scope=scope, mapping=mapping)
+        recovered = await guard.recover(bc, index)
         context = PlanContext(
             scope=scope, mapping=mapping, lookups=lookups, create_missing=create_missing
         )
-        yield MappingSession(context=context, index=index)
+        yield MappingSession(context=context, index=index, recovered=len(recovered))
     finally:
         await leases.release_lease(lease)

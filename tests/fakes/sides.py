@@ -115,6 +115,14 @@ class InMemorySide:  # implements SideGateway
         self.writes.extend(requests)
         return [self._write_one(mapping, index, request) for index, request in enumerate(requests)]
 
+    async def find_matching(self, mapping: TableMapping, values) -> list[Record]:
+        stored = _stored_values(dict(values))
+        return [
+            record
+            for record in self.table(mapping).values()
+            if all(record.values.get(k) == v for k, v in stored.items())
+        ]
+
     def _write_one(self, mapping: TableMapping, index: int, request: WriteRequest) -> WriteOutcome:
         failure = self.fail.get(request.record_id or "") or next(
             (c for name, c in self.fail_names.items() if name in request.values.values()), None

@@ -194,3 +194,35 @@ async def test_deletions_stop_when_they_exceed_the_allowed_share(world):
     assert "allowed share" in result.run.message
     # Deletions stop within the budget (10 records for small tables), never all of them.
     assert 12 - 10 <= len(world.bc.tables["customers"]) < 12
+
+
+async def test_rerun_after_crash_creates_no_duplicate_in_bc_when_bc_create_was_not_recorded(world):
+    world.seed(0)
+    for n in range(3):
+        world.dataverse.put(CUSTOMER, {"name": f"Account {n}", "address1_city": "Vejle"})
+
+    class CrashingOnce:
+        def __init__(self, inner):
+            self.inner, self.crashed = inner, False
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        async def put_couplings(self, couplings):
+            if not self.crashed and any(c.mapping == "CUSTOMER" for c in couplings):
+                self.crashed = True
+                raise StoreError("store unavailable")
+            await self.inner.put_couplings(couplings)
+
+    real = world.state.couplings
+    world.state.couplings = CrashingOnce(real)
+    with pytest.raises(StoreError):
+        await world.run(RunMode.FULL)
+    assert len(world.bc.tables["customers"]) == 3
+    world.state.couplings = real
+    result = await world.run(RunMode.FULL)
+    assert len(world.bc.tables["customers"]) == 3
+    assert len(world.dataverse.tables["accounts"]) == 3
+    assert result.run.counters.coupled == 3
+    intents = [c async for c in real.load_couplings(SCOPE.key, "CUSTOMER/create-intents")]
+    assert intents == []
