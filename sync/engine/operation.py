@@ -43,6 +43,7 @@ class Operation(FrozenModel):
     changed_fields: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
     reason: str = ""
+    error_code: str = ""
     couples: bool = False
     base_bc: dict[str, JsonScalar] = Field(default_factory=dict)
     base_dataverse: dict[str, JsonScalar] = Field(default_factory=dict)

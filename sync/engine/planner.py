@@ -110,7 +110,8 @@ def _plan_coupled(
             context.mapping, coupling, bc, dataverse, source=source, lookups=context.lookups
         )
     except LookupFailedError as exc:
-        return _operation(context, OperationKind.FAIL, source, coupling, reason=str(exc))
+        failed = _operation(context, OperationKind.FAIL, source, coupling, reason=str(exc))
+        return failed.model_copy(update={"error_code": "LookupNotCoupled"})
     bc_write = None
     if merged.bc_writes:
         bc_write = WriteRequest(
@@ -179,6 +180,7 @@ def _plan_uncoupled(context: PlanContext, source: Side, record: Record) -> Opera
     except LookupFailedError as exc:
         return Operation(
             kind=OperationKind.FAIL,
+            error_code="LookupNotCoupled",
             mapping=mapping.name,
             source=source,
             reason=str(exc),
@@ -264,13 +266,19 @@ def _plan_deleted(
         return restored.model_copy(
             update={"bc_id": restored.bc_id or coupling.bc_id, "reason": gone}
         )
-    return _operation(
+    # BC reports this as an error ("coupled to a deleted record"); so do we: it fails the pair,
+    # which is skipped after repeated failures until an admin decides.
+    failed = _operation(
         context,
-        OperationKind.SKIP,
+        OperationKind.FAIL,
         deleted_side,
         coupling,
-        reason=f"{gone}; the deletion policy ({policy}) leaves the pair as it is",
+        reason=(
+            f"{gone}; the deletion policy ({policy}) leaves the pair as it is: delete the other "
+            "record, uncouple, or set the mapping's deletion policy"
+        ),
     )
+    return failed.model_copy(update={"error_code": "CoupledRecordDeleted"})
 
 
 def _operation(

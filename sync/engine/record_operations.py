@@ -210,7 +210,7 @@ class RecordOperations:
         )
         recorded = await applier.apply(operations)
         result.errors.extend(recorded.errors)
-        result.run = result.run.model_copy(update={"counters": recorded.counters})
+        result.count(session.context.mapping.name, recorded.counters)
 
 
 def _refuse_other_pairs(

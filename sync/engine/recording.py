@@ -77,6 +77,7 @@ def record_operation(
     increments = {counter: 1}
     if operation.kind is OperationKind.CONFLICT or operation.conflicts:
         increments["conflicts"] = 1
+        into.errors.append(_conflict_error(context, operation))
     if operation.couples or operation.kind in (OperationKind.CREATE, OperationKind.RESTORE):
         increments["coupled"] = 1
     into.counters = into.counters + RunCounters(**increments)
@@ -154,7 +155,7 @@ def _record_failure(
             side=side,
             record_id=_record_id(operation, side),
             error_class=error_class,
-            code=failure.error_code if failure is not None else "lookup",
+            code=failure.error_code if failure is not None else operation.error_code or "Failed",
             message=message,
             attempt=attempt,
             occurred_at=context.now,
@@ -172,3 +173,20 @@ def _record_id(operation: Operation, side: Side) -> str:
     # A failed create has no id on the side it was written to: name the source record instead.
     preferred = operation.bc_id if side is Side.BC else operation.dataverse_id
     return preferred or operation.bc_id or operation.dataverse_id or "(unknown)"
+
+
+def _conflict_error(context: RecordingContext, operation: Operation) -> RecordError:
+    # A conflict left by policy "none" is not a failure of the pair, but it must be visible.
+    return RecordError(
+        run_id=context.run_id,
+        mapping=operation.mapping,
+        side=operation.source,
+        record_id=_record_id(operation, operation.source),
+        error_class=ErrorClass.PERMANENT,
+        code="Conflict",
+        message=(
+            f"changed differently on both sides, left as they are: {', '.join(operation.conflicts)}"
+            "; edit one side to match, or set the mapping's conflict policy"
+        ),
+        occurred_at=context.now,
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sync.engine.operation import Operation
-from sync.models import RecordError, Run, RunMode, RunStatus, Scope, Side
+from sync.models import RecordError, Run, RunCounters, RunMode, RunStatus, Scope, Side
 from sync.ports import (
     Clock,
     CouplingStore,
@@ -51,6 +51,12 @@ class RunResult:
     run: Run
     errors: list[RecordError] = field(default_factory=list)
     plan: list[Operation] = field(default_factory=list)
+    by_mapping: dict[str, RunCounters] = field(default_factory=dict)
+
+    def count(self, mapping: str, counters: RunCounters) -> None:
+        """Add counters to the run and to the mapping's share of it."""
+        self.run = self.run.model_copy(update={"counters": self.run.counters + counters})
+        self.by_mapping[mapping] = self.by_mapping.get(mapping, RunCounters()) + counters
 
 
 @dataclass(frozen=True)

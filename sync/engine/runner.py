@@ -131,8 +131,8 @@ class Runner:
         )
         async with session as opened:
             if opened.recovered:
-                counters = result.run.counters + RunCounters(coupled=opened.recovered)
-                result.run = result.run.model_copy(update={"counters": counters})
+                result.count(mapping.name, RunCounters(coupled=opened.recovered))
+            seen: dict[tuple[Side, str], str | None] = {}
             for side in _sides_to_read(mapping):
                 await self._sync_side(
                     opened.context,
@@ -141,6 +141,7 @@ class Runner:
                     full=full,
                     result=result,
                     couplings=couplings,
+                    seen=seen,
                 )
 
     async def _sync_side(
@@ -152,6 +153,7 @@ class Runner:
         full: bool,
         result: RunResult,
         couplings: CouplingStore,
+        seen: dict[tuple[Side, str], str | None],
     ) -> None:
         mapping = context.mapping
         stored = await self._parts.stores.watermarks.load_watermark(
@@ -187,15 +189,22 @@ class Runner:
         async for page in self._parts.sides[side].read_changes(
             mapping, since=since, delta_token=token
         ):
-            operations = await self._plan_page(context, side, page.records, index, matcher)
+            operations = await self._plan_page(
+                context, side, page.records, index=index, matcher=matcher, seen=seen
+            )
             if isinstance(couplings, PlannedCouplings):
                 result.plan.extend(operations)
                 couplings.add(operations)
                 continue
             recorded = await applier.apply(operations)
             result.errors.extend(recorded.errors)
-            result.run = result.run.model_copy(
-                update={"counters": result.run.counters + recorded.counters}
+            result.count(mapping.name, recorded.counters)
+            log.info(
+                "page applied run_id=%s mapping=%s side=%s records=%d",
+                result.run.id,
+                mapping.name,
+                side,
+                len(page.records),
             )
             progress.observe(page, failed=recorded.transient_failures)
             if self._parts.clock.now() - result.run.started_at > self._parts.options.time_budget:
@@ -209,9 +218,16 @@ class Runner:
         context: PlanContext,
         side: Side,
         records: Sequence[Record],
+        *,
         index: CouplingIndex,
         matcher: Matcher | None,
+        seen: dict[tuple[Side, str], str | None],
     ) -> list[Operation]:
+        # A record this run already saw, unchanged, as the counterpart of the other side's
+        # change was merged then; planning it again would only repeat that decision.
+        records = [
+            r for r in records if r.version is None or seen.get((side, r.id.lower())) != r.version
+        ]
         couplings = {r.id: index.find(side, r.id) for r in records}
         other_ids = [
             (c.dataverse_id if side is Side.BC else c.bc_id) for c in couplings.values() if c
@@ -222,6 +238,7 @@ class Runner:
                 context.mapping, other_ids
             ):
                 counterparts[record.id.lower()] = record
+                seen[(side.other, record.id.lower())] = record.version
         operations = []
         for record in records:
             coupling = couplings[record.id]

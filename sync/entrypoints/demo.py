@@ -1,9 +1,12 @@
 """The demo: the main job on embedded defaults, against the in-process sandbox emulators.
 
 Both emulators start in this process (seeded, with auth and service protection on), state goes
-to a local SQLite file, and for every BC company the real engine runs: a full sync, then a
-user edits a customer in BC and an account in Dataverse, then an incremental sync carries both
-edits across, and a last run shows that nothing echoes back.
+to a local SQLite file, and for every BC company the real engine runs: a full sync; then users
+rename a customer in BC, move another in Dataverse, edit one customer's city on both sides (a
+conflict, left and reported under the standard policy) and delete an account in Dataverse (an
+error under the standard deletion policy); an incremental sync carries the edits across; a
+last run shows that nothing echoes back. Per-record errors (values Dataverse holds that BC
+refuses, currencies BC does not have) are the real ones the seed data provokes.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import httpx
 from sync.bootstrap import Engine, open_state_store, service_clients
 from sync.clock import SystemClock
 from sync.connectors import StaticTokenProvider
-from sync.engine.run_parts import RunResult
 from sync.engine.runner import Runner
-from sync.models import RunMode
+from sync.entrypoints.report import write_report
+from sync.models import Coupling, RunMode, RunStatus
 from sync.settings import RunLimits, SqliteTarget
 from sync.store import StateStore
 
@@ -71,13 +74,13 @@ async def run_demo(*, records: int, state_path: Path, out: TextIO) -> int:
     )
     editors = _Editors(bc=bc_app.state.bc, dataverse=dataverse_app.state.dataverse)
     out.write(f"Sandbox: {records} records per table; state in {state_path}\n")
-    failures = 0
+    completed = True
     async with engine:
         for company in editors.bc.companies():
             runner = engine.runner(company["id"])
             out.write(f"\nCompany {company['name']}\n")
-            failures += await _demo_company(runner, store, editors, company["id"], out)
-    return 0 if failures == 0 else 1
+            completed &= await _demo_company(runner, store, editors, company["id"], out)
+    return 0 if completed else 1
 
 
 async def _demo_company(
@@ -86,29 +89,48 @@ async def _demo_company(
     edit: _Editors,
     company_id: str,
     out: TextIO,
-) -> int:
+) -> bool:
     full = await runner.run(RunMode.FULL)
-    _report("full sync", full, out)
-    scope = full.run.scope
-    pairs = [c async for c in store.couplings.load_couplings(scope, "CUSTOMER")][:2]
-    if len(pairs) == 2:  # noqa: PLR2004 - one pair edited on each side
-        edit.bc.edit(company_id, "customers", pairs[0].bc_id, {"displayName": "Edited in BC"})
-        edit.dataverse.edit("accounts", pairs[1].dataverse_id, {"address1_city": "Edited in CRM"})
-        out.write("  a user edits one customer in BC and another in Dataverse\n")
-    _report("incremental sync", await runner.run(RunMode.MODIFIED), out)
-    _report("incremental sync, no changes", await runner.run(RunMode.MODIFIED), out)
-    return full.run.counters.failed
+    write_report("full sync", full, out)
+    pairs = [c async for c in store.couplings.load_couplings(full.run.scope, "CUSTOMER")][:4]
+    if len(pairs) < len(_EDITS):
+        out.write("  (too few coupled customers to play the edits; use more --records)\n")
+        return full.run.status is not RunStatus.FAILED
+    for pair, (description, play) in zip(pairs, _EDITS, strict=False):
+        play(edit, company_id, pair)
+        out.write(f"  a user {description}\n")
+    incremental = await runner.run(RunMode.MODIFIED)
+    write_report("incremental sync", incremental, out)
+    quiet = await runner.run(RunMode.MODIFIED)
+    write_report("incremental sync, nothing edited since", quiet, out)
+    return all(r.run.status is not RunStatus.FAILED for r in (full, incremental, quiet))
 
 
-def _report(label: str, result: RunResult, out: TextIO) -> None:
-    counters = result.run.counters
-    out.write(
-        f"  {label:<30} {result.run.status.value:<9} inserted={counters.inserted} "
-        f"modified={counters.modified} unchanged={counters.unchanged} "
-        f"skipped={counters.skipped} failed={counters.failed} conflicts={counters.conflicts}\n"
-    )
-    for error in result.errors[:3]:
-        out.write(f"    error {error.mapping} {error.side} {error.record_id}: {error.message}\n")
+def _rename_in_bc(edit: _Editors, company_id: str, pair: Coupling) -> None:
+    edit.bc.edit(company_id, "customers", pair.bc_id, {"displayName": "Renamed in BC"})
+
+
+def _move_in_dataverse(edit: _Editors, company_id: str, pair: Coupling) -> None:
+    del company_id
+    edit.dataverse.edit("accounts", pair.dataverse_id, {"address1_city": "Moved in Dataverse"})
+
+
+def _conflict(edit: _Editors, company_id: str, pair: Coupling) -> None:
+    edit.bc.edit(company_id, "customers", pair.bc_id, {"city": "Aarhus"})
+    edit.dataverse.edit("accounts", pair.dataverse_id, {"address1_city": "Odense"})
+
+
+def _delete_in_dataverse(edit: _Editors, company_id: str, pair: Coupling) -> None:
+    del company_id
+    edit.dataverse.delete("accounts", pair.dataverse_id)
+
+
+_EDITS = (
+    ("renames a customer in BC", _rename_in_bc),
+    ("moves another customer's account to a new city in Dataverse", _move_in_dataverse),
+    ("edits the city of a third customer on both sides (a conflict)", _conflict),
+    ("deletes a fourth customer's account in Dataverse", _delete_in_dataverse),
+)
 
 
 def main(records: int, state_path: Path, out: TextIO) -> int:

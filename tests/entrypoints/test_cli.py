@@ -78,16 +78,19 @@ def test_import_refuses_unknown_company_when_not_configured(configured, capsys):
     assert "is not in SYNC_BC__COMPANIES" in capsys.readouterr().err
 
 
-async def test_demo_syncs_edits_both_ways_without_echo_when_run(tmp_path):
+async def test_demo_syncs_edits_conflicts_and_deletions_when_run(tmp_path):
     out = io.StringIO()
-    await demo.run_demo(records=10, state_path=tmp_path / "demo.db", out=out)
-    lines = out.getvalue().splitlines()
-    assert sum(line.startswith("Company ") for line in lines) == 2
-    incremental = [
-        line for line in lines if "incremental sync " in line and "no changes" not in line
-    ]
-    quiet = [line for line in lines if "no changes" in line]
-    assert all("modified=2" in line for line in incremental)
-    assert all("inserted=0 modified=0" in line and "failed=0" in line for line in quiet)
-    full = [line for line in lines if "full sync" in line]
-    assert all("inserted=0" not in line for line in full)
+    assert await demo.run_demo(records=12, state_path=tmp_path / "demo.db", out=out) == 0
+    report = out.getvalue()
+    sections = report.split("\nCompany ")[1:]
+    assert len(sections) == 2
+    for section in sections:
+        incremental = section.split("  incremental sync: ")[1].split("  incremental sync, ")[0]
+        customer = next(line for line in incremental.splitlines() if "CUSTOMER" in line)
+        inserted, modified, *_rest, conflicts, _coupled = customer.split()[1:]
+        assert (inserted, modified, conflicts) == ("0", "2", "1")
+        assert "[Conflict]" in incremental
+        assert "[CoupledRecordDeleted]" in incremental
+        quiet = section.split("nothing edited since: ")[1]
+        total = next(line for line in quiet.splitlines() if line.strip().startswith("total"))
+        assert total.split()[1:3] == ["0", "0"]

@@ -269,7 +269,7 @@ def test_skipped_coupling_is_not_synced_when_marked_skipped():
 @pytest.mark.parametrize(
     ("policy", "kind"),
     [
-        (DeletionPolicy.NONE, OperationKind.SKIP),
+        (DeletionPolicy.NONE, OperationKind.FAIL),
         (DeletionPolicy.REMOVE_COUPLING, OperationKind.UNCOUPLE),
         (DeletionPolicy.PROPAGATE, OperationKind.DELETE),
         (DeletionPolicy.RESTORE, OperationKind.RESTORE),
@@ -286,6 +286,8 @@ def test_dataverse_tombstone_follows_deletion_policy_when_coupled(policy, kind):
         counterpart=bc(),
     )
     assert operation.kind is kind
+    if kind is OperationKind.FAIL:
+        assert operation.error_code == "CoupledRecordDeleted"
     if kind is OperationKind.DELETE:
         assert operation.bc_write.kind is WriteKind.DELETE
         assert operation.bc_write.record_id == BC_ID
