@@ -85,6 +85,7 @@ class Engine:
     environment: str
     limits: RunLimits
     clock: Clock
+    companies: tuple[str, ...] = ()
 
     def runner(self, company_id: str) -> Runner:
         """A runner for one BC company against the Dataverse environment."""
@@ -197,6 +198,7 @@ async def open_engine(settings: Settings, *, host: Host) -> Engine:
         environment=bc_settings.environment,
         limits=settings.limits,
         clock=SystemClock(),
+        companies=bc_settings.companies,
     )
 
 

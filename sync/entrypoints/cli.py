@@ -1,6 +1,7 @@
-"""Command line: the demo, and mapping files (validate, export, import, reset).
+"""Command line: the demo, syncs against configured services, and mapping files.
 
     python -m sync demo [--records N] [--state PATH]
+    python -m sync run | plan | couple | uncouple | runs | errors ...   (see cli_sync.py)
     python -m sync mappings validate FILE
     python -m sync mappings export [--company ID] [--output FILE]
     python -m sync mappings import FILE --company ID
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sync.bootstrap import open_state_store
+from sync.entrypoints.cli_sync import EngineOpener, add_sync_commands
 from sync.errors import ConfigError, SyncError
 from sync.mappings import export_mappings, import_mappings, standard_mappings
 from sync.mappings.configuration import (
@@ -36,9 +38,13 @@ EXIT_USAGE = 2
 T = TypeVar("T")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (0 ok, 2 bad input or settings)."""
+def main(argv: Sequence[str] | None = None, *, open_engine: EngineOpener | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 2 bad input or settings).
+
+    ``open_engine`` replaces the engine built from settings (tests pass a sandbox engine).
+    """
     args = _parser().parse_args(argv)
+    args.open_engine = open_engine
     try:
         return int(args.run(args))
     except SyncError as exc:
@@ -69,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     reset = actions.add_parser("reset", help="forget saved mappings; the standard set applies")
     reset.add_argument("--company", required=True, help="BC company id")
     reset.set_defaults(run=_reset)
+    add_sync_commands(commands)
     return parser
 
 

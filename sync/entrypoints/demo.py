@@ -12,67 +12,20 @@ refuses, currencies BC does not have) are the real ones the seed data provokes.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-import httpx
-
-from sync.bootstrap import Engine, open_state_store, service_clients
-from sync.clock import SystemClock
-from sync.connectors import StaticTokenProvider
 from sync.engine.runner import Runner
 from sync.entrypoints.report import write_report
+from sync.entrypoints.sandbox_engine import SandboxEditors, open_sandbox_engine
 from sync.models import Coupling, RunMode, RunStatus
-from sync.settings import RunLimits, SqliteTarget
 from sync.store import StateStore
-
-BC_HOST = "https://api.businesscentral.sandbox"
-
-if TYPE_CHECKING:
-    from sandbox.business_central.service import BusinessCentralService
-    from sandbox.dataverse.control import DataverseSandbox
-
-
-@dataclass(frozen=True)
-class _Editors:
-    """The emulators' control planes: how the demo plays a user editing records."""
-
-    bc: BusinessCentralService
-    dataverse: DataverseSandbox
 
 
 async def run_demo(*, records: int, state_path: Path, out: TextIO) -> int:
     """Run the demo and write its report to ``out``; returns the process exit code."""
-    from sandbox import business_central, dataverse  # noqa: PLC0415 - the demo's stand-ins
-    from sandbox.server import SandboxSettings, build_apps  # noqa: PLC0415
-
-    settings = SandboxSettings(records=records)
-    bc_app = business_central.create_app(seed=settings.seed, records=records)
-    dataverse_app = dataverse.create_app(seed=settings.seed, records=records)
-    apps = build_apps(settings, business_central_app=bc_app, dataverse_app=dataverse_app)
-    tokens = StaticTokenProvider(lambda scope: apps.token_issuer.issue("sandbox-client", scope))
-    bc_client, dataverse_client = service_clients(
-        bc_root=f"{BC_HOST}/v2.0/{settings.tenant_id}/{settings.environment}/api",
-        dataverse_url=settings.auth.dataverse_audience,
-        tokens=tokens,
-        transports=(
-            httpx.ASGITransport(app=apps.business_central),
-            httpx.ASGITransport(app=apps.dataverse),
-        ),
-    )
-    store = open_state_store(SqliteTarget(path=state_path))
-    await store.ensure_tables()
-    engine = Engine(
-        store=store,
-        bc_client=bc_client,
-        dataverse_client=dataverse_client,
-        tenant=settings.tenant_id,
-        environment=settings.environment,
-        limits=RunLimits(),
-        clock=SystemClock(),
-    )
-    editors = _Editors(bc=bc_app.state.bc, dataverse=dataverse_app.state.dataverse)
+    engine, editors = await open_sandbox_engine(records=records, state_path=state_path)
+    store = engine.store
     out.write(f"Sandbox: {records} records per table; state in {state_path}\n")
     completed = True
     async with engine:
@@ -86,7 +39,7 @@ async def run_demo(*, records: int, state_path: Path, out: TextIO) -> int:
 async def _demo_company(
     runner: Runner,
     store: StateStore,
-    edit: _Editors,
+    edit: SandboxEditors,
     company_id: str,
     out: TextIO,
 ) -> bool:
@@ -106,21 +59,21 @@ async def _demo_company(
     return all(r.run.status is not RunStatus.FAILED for r in (full, incremental, quiet))
 
 
-def _rename_in_bc(edit: _Editors, company_id: str, pair: Coupling) -> None:
+def _rename_in_bc(edit: SandboxEditors, company_id: str, pair: Coupling) -> None:
     edit.bc.edit(company_id, "customers", pair.bc_id, {"displayName": "Renamed in BC"})
 
 
-def _move_in_dataverse(edit: _Editors, company_id: str, pair: Coupling) -> None:
+def _move_in_dataverse(edit: SandboxEditors, company_id: str, pair: Coupling) -> None:
     del company_id
     edit.dataverse.edit("accounts", pair.dataverse_id, {"address1_city": "Moved in Dataverse"})
 
 
-def _conflict(edit: _Editors, company_id: str, pair: Coupling) -> None:
+def _conflict(edit: SandboxEditors, company_id: str, pair: Coupling) -> None:
     edit.bc.edit(company_id, "customers", pair.bc_id, {"city": "Aarhus"})
     edit.dataverse.edit("accounts", pair.dataverse_id, {"address1_city": "Odense"})
 
 
-def _delete_in_dataverse(edit: _Editors, company_id: str, pair: Coupling) -> None:
+def _delete_in_dataverse(edit: SandboxEditors, company_id: str, pair: Coupling) -> None:
     del company_id
     edit.dataverse.delete("accounts", pair.dataverse_id)
 
