@@ -17,8 +17,11 @@ Every Dataverse response carries `x-ms-dop-hint`; successful ones also the two
 
 Business Central (contract B7), per user: 6,000 requests per 300-second sliding window, then
 429 `Application_TooManyRequests`; 5 requests run at once and up to 95 more wait in a FIFO queue,
-a request arriving at a full queue gets 429, one waiting longer than the queue timeout 503.
-Whether BC sends `Retry-After` with a 429 is unconfirmed, hence `retry_after_on_429`.
+a request arriving at a full queue, or with 100 connections (running plus waiting) open, gets
+429; one waiting longer than the queue timeout gets 503; one running longer than the operation
+timeout (8 minutes) is cancelled and gets 408. Both timeouts wait with the injectable `sleep`.
+Whether BC sends `Retry-After` with a 429 is unconfirmed, hence `retry_after_on_429`; the code of
+the 408 is unconfirmed too.
 """
 
 from __future__ import annotations
@@ -226,9 +229,12 @@ class BusinessCentralProtection:
         window_seconds: length of the sliding window.
         max_concurrent: requests processed at once per user.
         max_queue: requests waiting per user beyond those; one more gets 429.
+        max_connections: requests open per user, running plus waiting; one more gets 429.
         retry_after_on_429: send `Retry-After` with 429 (unconfirmed for BC).
         queue_timeout_seconds: a request waiting longer gets 503 (BC: 8 minutes).
+        operation_timeout_seconds: a request running longer is cancelled with 408 (BC: 8 min).
         clock: seconds, monotonic, for the rate window.
+        sleep: the wait behind both timeouts; a test injects one it controls.
         user_of_token: maps a bearer token to its user, e.g. `TokenIssuer.subject_of`.
     """
 
@@ -240,17 +246,22 @@ class BusinessCentralProtection:
         window_seconds: float = 300,
         max_concurrent: int = 5,
         max_queue: int = 95,
+        max_connections: int = 100,
         retry_after_on_429: bool = True,
         queue_timeout_seconds: float = 480,
+        operation_timeout_seconds: float = 480,
         clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
         user_of_token: UserOfToken | None = None,
     ) -> None:
         self.app = app
         self._max_requests, self._window_seconds = max_requests, window_seconds
         self._max_concurrent, self._max_queue = max_concurrent, max_queue
+        self._max_connections = max_connections
         self._retry_after_on_429 = retry_after_on_429
         self._queue_timeout_seconds = queue_timeout_seconds
-        self._clock, self._user_of_token = clock, user_of_token
+        self._operation_timeout_seconds = operation_timeout_seconds
+        self._clock, self._sleep, self._user_of_token = clock, sleep, user_of_token
         self._usage: dict[str, _BusinessCentralUsage] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -276,7 +287,7 @@ class BusinessCentralProtection:
             await response(scope, receive, send)
             return
         try:
-            await self.app(scope, receive, send)
+            await self._run_within_operation_timeout(scope, receive, send)
         finally:
             self._release(usage)
 
@@ -286,12 +297,45 @@ class BusinessCentralProtection:
         if usage.requests.total >= self._max_requests:
             wait = usage.requests.seconds_until_at_most(self._max_requests - 1, now)
             return self._too_many(int(usage.requests.total) + 1, self._max_requests, wait)
+        connections = usage.running + len(usage.waiting)
+        if connections >= self._max_connections:
+            return self._too_many(connections + 1, self._max_connections, _IMMEDIATE_RETRY_SECONDS)
         if usage.running >= self._max_concurrent and len(usage.waiting) >= self._max_queue:
-            connections = usage.running + len(usage.waiting)
             return self._too_many(
                 connections + 1, self._max_concurrent + self._max_queue, _IMMEDIATE_RETRY_SECONDS
             )
         return None
+
+    async def _run_within_operation_timeout(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Run the request; past the operation timeout, cancel it and answer 408 instead."""
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        work = asyncio.ensure_future(self.app(scope, receive, tracking_send))
+        timer = asyncio.ensure_future(self._sleep(self._operation_timeout_seconds))
+        try:
+            await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
+            # A response already under way cannot change its status: it may finish.
+            if work.done() or started:
+                await work
+                return
+            work.cancel()
+            await asyncio.wait({work})  # lets the request unwind; our own cancel still propagates
+        finally:
+            timer.cancel()
+            work.cancel()
+        await bc_error(
+            408,
+            "Internal_RequestTimeout",
+            f"The operation did not complete within {self._operation_timeout_seconds:g} seconds "
+            "and was cancelled.",
+        )(scope, receive, send)
 
     def _too_many(self, actual: int, maximum: int, retry_after: int) -> Response:
         headers = {"Retry-After": str(retry_after)} if self._retry_after_on_429 else {}
@@ -309,15 +353,16 @@ class BusinessCentralProtection:
             return True
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         usage.waiting.append(turn)
+        timer = asyncio.ensure_future(self._sleep(self._queue_timeout_seconds))
         try:
-            await asyncio.wait_for(asyncio.shield(turn), self._queue_timeout_seconds)
-        except TimeoutError:
-            return self._settle_abandoned(usage, turn)
+            await asyncio.wait({turn, timer}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             if self._settle_abandoned(usage, turn):
                 self._release(usage)
             raise
-        return True
+        finally:
+            timer.cancel()
+        return self._settle_abandoned(usage, turn)
 
     def _settle_abandoned(self, usage: _BusinessCentralUsage, turn: asyncio.Future[None]) -> bool:
         # A slot handed over just as the waiter gave up still belongs to it.

@@ -64,8 +64,10 @@ class BusinessCentralLimits(BaseModel):
     window_seconds: float = Field(300, gt=0)
     max_concurrent: PositiveInt = 5
     max_queue: int = Field(95, ge=0)
+    max_connections: PositiveInt = 100
     retry_after_on_429: bool = True
     queue_timeout_seconds: float = Field(480, gt=0)
+    operation_timeout_seconds: float = Field(480, gt=0)
 
 
 class FaultSettings(BaseModel):
@@ -116,6 +118,8 @@ class SandboxSettings(BaseModel):
         record_cost_ms: server time per record written, modelled by the emulators.
         protection: apply the service-protection limits below.
         bc_stale_etag_status: BC's status for a stale If-Match (409 documented, 412 seen).
+        bc_webhook_delay_seconds: BC's webhook coalescing window (30 s online); shorten it
+            for demos and end-to-end runs against a served sandbox.
     """
 
     model_config = _FROZEN
@@ -131,6 +135,7 @@ class SandboxSettings(BaseModel):
     faults: FaultSettings = FaultSettings()
     auth: AuthSettings = AuthSettings()
     bc_stale_etag_status: Literal[409, 412] = 409
+    bc_webhook_delay_seconds: NonNegativeFloat = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +189,7 @@ def build_apps(
             records=settings.records,
             record_cost_seconds=record_cost_seconds,
             stale_etag_status=settings.bc_stale_etag_status,
+            webhook_delay_seconds=settings.bc_webhook_delay_seconds,
         )
     if dataverse_app is None:
         from sandbox.dataverse import create_app as create_dataverse  # noqa: PLC0415
@@ -263,14 +269,17 @@ class _Layers:
                 user_of_token=user_of_token,
             )
         bc = self.settings.business_central_limits
+        # The timeouts keep the real sleep: a test's no-op `sleep` would time every request out.
         return BusinessCentralProtection(
             app,
             max_requests=bc.max_requests,
             window_seconds=bc.window_seconds,
             max_concurrent=bc.max_concurrent,
             max_queue=bc.max_queue,
+            max_connections=bc.max_connections,
             retry_after_on_429=bc.retry_after_on_429,
             queue_timeout_seconds=bc.queue_timeout_seconds,
+            operation_timeout_seconds=bc.operation_timeout_seconds,
             clock=self.clock,
             user_of_token=user_of_token,
         )

@@ -6,11 +6,14 @@ Base URLs (api-contracts B1), tenant segment optional:
     /v2.0/{tenant}/{environment}/api/v2.0/customers?company={id}
     /v2.0/{tenant}/{environment}/api/v2.0/$batch
     /v2.0/{tenant}/{environment}/api/{publisher}/{group}/v1.0/companies({id})/shippingAgents
+    /v2.0/{tenant}/{environment}/api/v2.0/subscriptions('{id}')          (see webhooks)
+    /v2.0/{tenant}/{environment}/api/microsoft/runtime/beta/companies({id})/webhookSupportedResources
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import re
@@ -33,17 +36,24 @@ from sandbox.business_central.batch import run_batch
 from sandbox.business_central.config import EmulatorConfig
 from sandbox.business_central.control import control_routes
 from sandbox.business_central.schema import CUSTOM_API, STANDARD_API
-from sandbox.business_central.service import BusinessCentralService
+from sandbox.business_central.service import BusinessCentralService, utc_now
+from sandbox.business_central.webhook_delivery import HttpxWebhookTransport, WebhookTransport
+from sandbox.business_central.webhooks import (
+    RUNTIME_API,
+    BusinessCentralWebhooks,
+    is_webhook_resource,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
     from datetime import datetime
 
     from starlette.requests import Request
 
 _API_PATH = re.compile(
     r"^(?:(?P<tenant>[^/]+)/)?(?P<environment>[^/]+)/api/"
-    r"(?:(?P<standard>v2\.0)|[^/]+/[^/]+/v1\.0)/(?P<resource>.+)$"
+    r"(?:(?P<standard>v2\.0)|(?P<runtime>microsoft/runtime/beta)|[^/]+/[^/]+/v1\.0)"
+    r"/(?P<resource>.+)$"
 )
 _METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT"]
 
@@ -56,6 +66,8 @@ def create_app(
     record_cost_seconds: float | None = None,
     clock: Callable[[], datetime] | None = None,
     config: EmulatorConfig | None = None,
+    webhook_transport: WebhookTransport | None = None,
+    webhook_delay_seconds: float | None = None,
 ) -> Starlette:
     """Build the emulator app, seeded and ready.
 
@@ -66,15 +78,23 @@ def create_app(
         record_cost_seconds: simulated server time per record written; overrides `config`.
         clock: returns the current UTC time (for `lastModifiedDateTime`); default: the real one.
         config: every other setting (page sizes, unconfirmed behaviours); see EmulatorConfig.
+        webhook_transport: how webhook handshakes and notifications reach subscribers; default
+            httpx to the notification URL. Pass `HttpxWebhookTransport(client)` with a client
+            on `httpx.ASGITransport` for an in-process receiver.
+        webhook_delay_seconds: the webhook coalescing window (30 s online); overrides `config`.
 
     Returns:
-        The app; `app.state.bc` is the BusinessCentralService behind it.
+        The app; `app.state.bc` is the BusinessCentralService behind it, `app.state.bc_webhooks`
+        the BusinessCentralWebhooks (subscriptions, `deliver_due`, `flush`).
     """
     settings = config or EmulatorConfig()
     if stale_etag_status is not None:
         settings = dataclasses.replace(settings, stale_etag_status=stale_etag_status)
     if record_cost_seconds is not None:
         settings = dataclasses.replace(settings, record_cost_seconds=record_cost_seconds)
+    if webhook_delay_seconds is not None:
+        webhooks = dataclasses.replace(settings.webhooks, delay_seconds=webhook_delay_seconds)
+        settings = dataclasses.replace(settings, webhooks=webhooks)
     if settings.record_cost_seconds < 0:
         message = "record_cost_seconds must not be negative"
         raise ValueError(message)
@@ -82,10 +102,28 @@ def create_app(
         routes=[
             Route("/v2.0/{rest:path}", _api_endpoint, methods=_METHODS),
             Mount("/_sandbox/bc", routes=control_routes()),
-        ]
+        ],
+        lifespan=_deliver_webhooks,
     )
-    app.state.bc = BusinessCentralService(settings, clock=clock, seed=seed, records=records)
+    service = BusinessCentralService(settings, clock=clock, seed=seed, records=records)
+    app.state.bc = service
+    transport = webhook_transport or HttpxWebhookTransport(
+        timeout_seconds=settings.webhooks.notification_timeout_seconds
+    )
+    app.state.bc_webhooks = BusinessCentralWebhooks(service, transport, clock=clock or utc_now)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _deliver_webhooks(app: Starlette) -> AsyncIterator[None]:
+    # Served by uvicorn, notifications go out on their own; in-process tests call deliver_due.
+    task = asyncio.create_task(app.state.bc_webhooks.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _api_endpoint(request: Request) -> Response:
@@ -96,6 +134,7 @@ async def _api_endpoint(request: Request) -> Response:
         error = ApiError(404, "BadRequest_ResourceNotFound", f"Resource not found for '{rest}'.")
         return _to_http(error_response(error))
     resource = match.group("resource")
+    api = STANDARD_API if match.group("standard") else CUSTOM_API
     api_request = ApiRequest(
         method=request.method,
         resource=resource,
@@ -103,10 +142,13 @@ async def _api_endpoint(request: Request) -> Response:
         headers={name.lower(): value for name, value in request.headers.items()},
         body=await _read_body(request),
         api_root=_api_root(request, rest[: match.start("resource") - 1]),
-        api=STANDARD_API if match.group("standard") else CUSTOM_API,
+        api=RUNTIME_API if match.group("runtime") else api,
         query_pairs=tuple(request.query_params.multi_items()),
     )
-    if resource == "$batch" and api_request.api == STANDARD_API:
+    webhooks: BusinessCentralWebhooks = request.app.state.bc_webhooks
+    if api_request.api == RUNTIME_API or is_webhook_resource(resource):
+        response = await webhooks.answer(api_request)
+    elif resource == "$batch" and api_request.api == STANDARD_API:
         response = _batch(service, api_request)
     else:
         response = dispatch(service, api_request)

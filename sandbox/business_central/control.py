@@ -8,8 +8,10 @@ None of these exist in BC. They let tests, the demo and benchmarks shape the dat
     POST   /_sandbox/bc/companies({id})/{entitySet}/seed?count=N
     PATCH  /_sandbox/bc/companies({id})/{entitySet}({id})       {"displayName": "Renamed"}
     DELETE /_sandbox/bc/companies({id})/{entitySet}({id})
+    POST   /_sandbox/bc/webhooks/flush                          send waiting notifications now
 
-Edits bump `lastModifiedDateTime` and the etag like any write, and need no If-Match.
+Edits bump `lastModifiedDateTime` and the etag like any write, need no If-Match, and notify
+webhook subscribers. A reset also drops every webhook subscription.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ async def reset(request: Request) -> Response:
         raise bad_request("seed and records must be non-negative integers.")
     service = _service(request)
     service.reset(seed=seed, records=records)
+    request.app.state.bc_webhooks.reset()
     return JSONResponse({"value": _company_summaries(service)})
 
 
@@ -124,6 +127,16 @@ async def delete(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@_refusals
+async def flush_webhooks(request: Request) -> Response:
+    """Send every waiting webhook notification now, as if all waits had passed."""
+    attempts = await request.app.state.bc_webhooks.flush()
+    summary = [
+        {"notificationUrl": a.url, "status": a.status, "verdict": str(a.verdict)} for a in attempts
+    ]
+    return JSONResponse({"value": summary})
+
+
 def _company_summaries(service: BusinessCentralService) -> list[dict[str, Any]]:
     summaries = []
     for company in service.companies():
@@ -145,4 +158,5 @@ def control_routes() -> list[Route]:
         Route(f"{company}/seed", seed, methods=["POST"]),
         Route(f"{company}({{record_id}})", edit, methods=["PATCH"]),
         Route(f"{company}({{record_id}})", delete, methods=["DELETE"]),
+        Route("/webhooks/flush", flush_webhooks, methods=["POST"]),
     ]

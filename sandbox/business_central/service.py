@@ -17,7 +17,9 @@ from sandbox.business_central.payload import key_caption, parse_changes, resolve
 from sandbox.business_central.schema import COMPANY_ENTITIES, EMPTY_GUID, FieldKind
 from sandbox.business_central.store import (
     BusinessCentralStore,
+    ChangeListener,
     EntityTable,
+    RecordChange,
     StoredRecord,
     format_timestamp,
 )
@@ -58,6 +60,7 @@ class BusinessCentralService:
         """Create the service and seed it (see `reset`)."""
         self.config = config
         self._clock = clock or utc_now
+        self._change_listeners: list[ChangeListener] = []
         self.reset(seed=seed, records=records)
 
     def reset(self, *, seed: int = 0, records: int = 50) -> None:
@@ -84,6 +87,16 @@ class BusinessCentralService:
                     else seeding.catalogue_size(entity_set)
                 )
                 self._generate(company_id, entity_set, count, backdate=True)
+        # Listening starts after seeding: the seeded past is not news to any subscriber.
+        self.store.listener = self._announce
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Tell `listener` of every committed write (API, `$batch`, `seed`/`edit`/`delete`)."""
+        self._change_listeners.append(listener)
+
+    def _announce(self, change: RecordChange) -> None:
+        for listener in self._change_listeners:
+            listener(change)
 
     # --- plain Python API for in-process tests and benchmarks -------------------------------
 
@@ -323,7 +336,7 @@ class BusinessCentralService:
             if not bulk:
                 self.store.save(table, record)
         if bulk:
-            table.load(created)
+            self.store.load(table, created)
         return created
 
     def _generated_values(

@@ -2,7 +2,8 @@
 
 The store knows nothing of HTTP or validation: it keeps rows, stamps every write with a fresh
 `lastModifiedDateTime` and etag, keeps the primary-key order for paging, and can roll a group of
-writes back (the `Isolation: snapshot` batch).
+writes back (the `Isolation: snapshot` batch). Every committed write of a company's record is
+announced to `listener` as a `RecordChange` (what webhooks are made of).
 """
 
 from __future__ import annotations
@@ -10,17 +11,41 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sandbox.business_central.ordering import OrderTerm, SortedIndex, SortKey, sort_key
 from sandbox.business_central.schema import COMPANY
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from sandbox.business_central.schema import EntitySchema
+
+ChangeType = Literal["created", "updated", "deleted"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    """One committed write of a company's record.
+
+    Attributes:
+        company_id: the company owning the record.
+        entity_set: the record's entity set, e.g. `customers`.
+        record_id: the record's SystemId.
+        change_type: `created`, `updated` or `deleted`.
+        last_modified: when it happened, formatted as `lastModifiedDateTime`.
+    """
+
+    company_id: str
+    entity_set: str
+    record_id: str
+    change_type: ChangeType
+    last_modified: str
+
+
+ChangeListener = Callable[[RecordChange], None]
+"""Told about every committed write; must not write to the store itself."""
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -157,15 +182,18 @@ class BusinessCentralStore:
     Attributes:
         companies: the `companies` entity set (read-only through the API).
         clock: returns the current UTC time; drives `lastModifiedDateTime`.
+        listener: told about each committed write of a company table; None tells no one.
     """
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         """Create an empty store."""
         self.clock = clock
         self.companies = EntityTable(COMPANY)
+        self.listener: ChangeListener | None = None
         self._tables: dict[tuple[str, str], EntityTable] = {}
         self._row_version = 0
         self._journal: list[_Undo] | None = None
+        self._held: list[RecordChange] = []
 
     def add_table(self, table: EntityTable) -> None:
         """Register an entity table of one company."""
@@ -183,12 +211,22 @@ class BusinessCentralStore:
     def save(self, table: EntityTable, record: StoredRecord) -> None:
         """Insert or replace a record, journaling the previous version."""
         self._remember(table, record.id)
-        table.put(record)
+        previous = table.put(record)
+        modified = str(record.values["lastModifiedDateTime"])
+        self._announce(table, record.id, "created" if previous is None else "updated", modified)
+
+    def load(self, table: EntityTable, records: list[StoredRecord]) -> None:
+        """Add many new records at once (not journaled), announcing each as created."""
+        table.load(records)
+        for record in records:
+            modified = str(record.values["lastModifiedDateTime"])
+            self._announce(table, record.id, "created", modified)
 
     def remove(self, table: EntityTable, record_id: str) -> None:
         """Delete a record, journaling it."""
         self._remember(table, record_id)
-        table.pop(record_id)
+        if table.pop(record_id) is not None:
+            self._announce(table, record_id, "deleted", format_timestamp(self.clock()))
 
     def allocate_number(self, table: EntityTable) -> str:
         """Take the next free number of the table's number series (C00010, C00020, ...)."""
@@ -209,18 +247,40 @@ class BusinessCentralStore:
         self._journal = []
 
     def commit(self) -> None:
-        """Keep the journaled writes and stop journaling."""
+        """Keep the journaled writes, stop journaling and announce them."""
         self._journal = None
+        held, self._held = self._held, []
+        for change in held:
+            self._tell(change)
 
     def rollback(self) -> None:
         """Undo every write since `begin`, newest first, and stop journaling."""
         journal, self._journal = self._journal or [], None
+        # Rolled-back writes never happened as far as subscribers can tell.
+        self._held = []
         for undo in reversed(journal):
             undo.table.next_number = undo.next_number
             if undo.previous is None:
                 undo.table.pop(undo.record_id)
             else:
                 undo.table.put(undo.previous)
+
+    def _announce(
+        self, table: EntityTable, record_id: str, change_type: ChangeType, modified: str
+    ) -> None:
+        if self.listener is None:
+            return
+        change = RecordChange(
+            table.company_id, table.schema.entity_set, record_id, change_type, modified
+        )
+        if self._journal is not None:
+            self._held.append(change)
+        else:
+            self._tell(change)
+
+    def _tell(self, change: RecordChange) -> None:
+        if self.listener is not None:
+            self.listener(change)
 
     def _remember(self, table: EntityTable, record_id: str) -> None:
         if self._journal is not None:
