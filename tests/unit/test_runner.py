@@ -226,3 +226,20 @@ async def test_rerun_after_crash_creates_no_duplicate_in_bc_when_bc_create_was_n
     assert result.run.counters.coupled == 3
     intents = [c async for c in real.load_couplings(SCOPE.key, "CUSTOMER/create-intents")]
     assert intents == []
+
+
+async def test_run_stops_at_time_budget_and_next_run_continues_when_table_is_large(world):
+    world.options = RunOptions(time_budget=timedelta(milliseconds=1), overlap=timedelta(0))
+    await world.state.mappings.save_mappings(
+        SCOPE.key,
+        MappingSet(mappings=(CURRENCY.model_copy(update={"sync_only_coupled": False}),)),
+    )
+    for n in range(20):
+        world.bc.put(CURRENCY, {"code": f"C{n:02d}", "displayName": f"Currency {n}"})
+    first = await world.run()
+    created = len(world.dataverse.tables["transactioncurrencies"])
+    assert created == world.bc.page_size
+    for _ in range(5):
+        await world.run()
+    assert len(world.dataverse.tables["transactioncurrencies"]) == 20
+    assert first.run.counters.inserted == created
