@@ -102,10 +102,9 @@ def _merge_field(pair: _Pair, mapping: FieldMapping, result: MergeResult) -> Non
         push, pull = _resolve(pair, mapping, bc_now, dataverse_now, result)
         if not (push or pull):
             return
-    if push:
-        _write_dataverse(pair, mapping, bc_now, dataverse_now, result)
-    elif pull:
-        _write_bc(pair, mapping, bc_now, dataverse_now, result)
+    if push or pull:
+        to = Side.DATAVERSE if push else Side.BC
+        _flow(pair, mapping, bc_now, dataverse_now, to=to, result=result)
     else:
         _remember(mapping, bc_now, dataverse_now, result)
 
@@ -139,38 +138,36 @@ def _latest(bc_at: datetime | None, dataverse_at: datetime | None) -> ConflictPo
     return ConflictPolicy.DATAVERSE_WINS
 
 
-def _write_dataverse(
+def _flow(
     pair: _Pair,
     mapping: FieldMapping,
     bc_now: JsonScalar,
     dataverse_now: JsonScalar,
+    *,
+    to: Side,
     result: MergeResult,
 ) -> None:
-    wanted = translate_to_dataverse(mapping, bc_now, pair.lookups)
+    """Carry one field to side ``to``: translated, written only if it differs, then remembered."""
+    if to is Side.DATAVERSE:
+        wanted = translate_to_dataverse(mapping, bc_now, pair.lookups)
+        current, destination, writes = (
+            dataverse_now,
+            mapping.dataverse_field,
+            result.dataverse_writes,
+        )
+    else:
+        wanted = translate_to_bc(mapping, dataverse_now, pair.lookups)
+        current, destination, writes = bc_now, mapping.bc_field, result.bc_writes
     if wanted is UNCHANGED:
         return
     value: JsonScalar = wanted  # type: ignore[assignment]
-    if not same_value(value, dataverse_now) and mapping.dataverse_field is not None:
-        result.dataverse_writes[mapping.dataverse_field] = value
+    if not same_value(value, current) and destination is not None:
+        writes[destination] = value
         result.changed.append(mapping.label)
-    _remember(mapping, bc_now, value, result)
-
-
-def _write_bc(
-    pair: _Pair,
-    mapping: FieldMapping,
-    bc_now: JsonScalar,
-    dataverse_now: JsonScalar,
-    result: MergeResult,
-) -> None:
-    wanted = translate_to_bc(mapping, dataverse_now, pair.lookups)
-    if wanted is UNCHANGED:
-        return
-    value: JsonScalar = wanted  # type: ignore[assignment]
-    if not same_value(value, bc_now) and mapping.bc_field is not None:
-        result.bc_writes[mapping.bc_field] = value
-        result.changed.append(mapping.label)
-    _remember(mapping, value, dataverse_now, result)
+    if to is Side.DATAVERSE:
+        _remember(mapping, bc_now, value, result)
+    else:
+        _remember(mapping, value, dataverse_now, result)
 
 
 def _remember(

@@ -76,21 +76,8 @@ async def test_change_flows_back_to_bc_without_echo_when_edited_in_dataverse(wor
 async def test_rerun_after_crash_creates_no_duplicate_when_couplings_were_not_saved(world):
     world.seed(5)
 
-    class CrashingOnce:
-        def __init__(self, inner):
-            self.inner, self.crashed = inner, False
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        async def put_couplings(self, couplings):
-            if not self.crashed and any(c.mapping == "CUSTOMER" for c in couplings):
-                self.crashed = True
-                raise StoreError("store unavailable")
-            await self.inner.put_couplings(couplings)
-
     real = world.state.couplings
-    world.state.couplings = CrashingOnce(real)
+    world.state.couplings = CrashingOnce(real, mapping="CUSTOMER")
     with pytest.raises(StoreError):
         await world.run(RunMode.FULL)
     world.state.couplings = real
@@ -201,21 +188,8 @@ async def test_rerun_after_crash_creates_no_duplicate_in_bc_when_bc_create_was_n
     for n in range(3):
         world.dataverse.put(CUSTOMER, {"name": f"Account {n}", "address1_city": "Vejle"})
 
-    class CrashingOnce:
-        def __init__(self, inner):
-            self.inner, self.crashed = inner, False
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        async def put_couplings(self, couplings):
-            if not self.crashed and any(c.mapping == "CUSTOMER" for c in couplings):
-                self.crashed = True
-                raise StoreError("store unavailable")
-            await self.inner.put_couplings(couplings)
-
     real = world.state.couplings
-    world.state.couplings = CrashingOnce(real)
+    world.state.couplings = CrashingOnce(real, mapping="CUSTOMER")
     with pytest.raises(StoreError):
         await world.run(RunMode.FULL)
     assert len(world.bc.tables["customers"]) == 3
@@ -243,3 +217,19 @@ async def test_run_stops_at_time_budget_and_next_run_continues_when_table_is_lar
         await world.run()
     assert len(world.dataverse.tables["transactioncurrencies"]) == 20
     assert first.run.counters.inserted == created
+
+
+class CrashingOnce:
+    """A coupling store that fails the first save of one mapping's couplings, like a crash."""
+
+    def __init__(self, inner, *, mapping):
+        self.inner, self.mapping, self.crashed = inner, mapping, False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def put_couplings(self, couplings):
+        if not self.crashed and any(c.mapping == self.mapping for c in couplings):
+            self.crashed = True
+            raise StoreError("store unavailable")
+        await self.inner.put_couplings(couplings)
