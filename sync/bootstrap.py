@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
 
@@ -28,7 +28,11 @@ from sync.connectors import (
 from sync.connectors.business_central import BusinessCentralConnector, business_central_api_root
 from sync.connectors.business_central_gateway import BusinessCentralGateway
 from sync.connectors.dataverse import DataverseConnector
-from sync.connectors.dataverse_gateway import DataverseCompany, DataverseGateway
+from sync.connectors.dataverse_gateway import (
+    DataverseCompany,
+    DataverseEnvironment,
+    DataverseGateway,
+)
 from sync.engine.run_parts import RunOptions, Stores
 from sync.engine.runner import Runner
 from sync.errors import ConfigError
@@ -86,6 +90,7 @@ class Engine:
     limits: RunLimits
     clock: Clock
     companies: tuple[str, ...] = ()
+    dataverse_environment: DataverseEnvironment = field(default_factory=DataverseEnvironment)
 
     def runner(self, company_id: str) -> Runner:
         """A runner for one BC company against the Dataverse environment."""
@@ -102,6 +107,7 @@ class Engine:
                 dataverse,
                 page_size=self.limits.dataverse_page_size,
                 company=DataverseCompany.for_scope(scope),
+                environment=self.dataverse_environment,
             ),
             stores=Stores(
                 mappings=store.mappings,

@@ -11,6 +11,7 @@ Recognised resources under `/api/data/v9.2/`::
     EntityDefinitions[...]                        GET
     $metadata[?annotations=true]                  GET (minimal CSDL)
     WhoAmI                                        GET
+    organizations                                 GET (the organization and its base currency)
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class DataverseService:
             if request.method != "POST":
                 raise _not_allowed(request.method)
             return run_batch(request, self.handle, self.store, self.options.batch_limit)
-        if head in ("WhoAmI", "EntityDefinitions", "", "$metadata"):
+        if head in ("WhoAmI", "organizations", "EntityDefinitions", "", "$metadata"):
             if request.method != "GET":
                 raise _not_allowed(request.method)
             return self._describe(request, head, segments)
@@ -106,6 +107,20 @@ class DataverseService:
                     "BusinessUnitId": organization.business_unit_id,
                     "UserId": organization.caller_id,
                     "OrganizationId": organization.organization_id,
+                }
+            )
+        if head == "organizations":
+            # The one organization row; clients read its base currency from it.
+            organization = self.store.organization
+            return json_response(
+                {
+                    "@odata.context": f"{root}$metadata#organizations",
+                    "value": [
+                        {
+                            "organizationid": organization.organization_id,
+                            "_basecurrencyid_value": organization.base_currency_id,
+                        }
+                    ],
                 }
             )
         tracking = {name: rows.tracking for name, rows in self.store.tables.items()}

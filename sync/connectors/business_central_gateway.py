@@ -66,6 +66,10 @@ class BusinessCentralGateway:  # implements SideGateway
         prepared = [_prepared(mapping.bc_entity, request) for request in requests]
         return await self._connector.write(mapping.bc_entity, prepared, api=mapping.bc_api)
 
+    async def base_currency_id(self) -> str | None:
+        """BC has no such thing in its API; the base currency is Dataverse's."""
+        return None
+
     async def find_matching(
         self, mapping: TableMapping, values: Mapping[str, JsonScalar]
     ) -> list[Record]:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sync.connectors.dataverse_reads import ChangePage, ChangeQuery, DataverseReader, ReadMode
 from sync.connectors.dataverse_writes import DataverseWriter, WriteTarget
+from sync.connectors.paging import NextLinkPaginator
 from sync.connectors.service_client import ServiceClient
 from sync.models.record import Record, WriteOutcome, WriteRequest
 
@@ -48,6 +49,7 @@ class DataverseConnector:
         batch_size: int = 1000,
         ids_per_request: int = 100,
     ) -> None:
+        self._client = client
         self._reader = DataverseReader(client, ids_per_request=ids_per_request)
         self._writer = DataverseWriter(client, bulk_size=bulk_size, batch_size=batch_size)
 
@@ -164,3 +166,19 @@ class DataverseConnector:
         """
         target = WriteTarget(entity_set, logical_name, id_field)
         return await self._writer.write(target, requests)
+
+    async def base_currency_id(self) -> str | None:
+        """The organization's base transaction currency (where a blank BC currency code points).
+
+        Example answer of ``GET organizations?$select=_basecurrencyid_value``::
+
+            {"value": [{"organizationid": "…", "_basecurrencyid_value": "3f2c…"}]}
+        """
+        params = {"$select": "_basecurrencyid_value"}
+        pages = NextLinkPaginator(self._client).pages("organizations", params)
+        async for page in pages:
+            for row in page.get("value", []):
+                value = row.get("_basecurrencyid_value") if isinstance(row, dict) else None
+                if isinstance(value, str):
+                    return value.lower()
+        return None

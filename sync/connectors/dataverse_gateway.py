@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sync.connectors.dataverse import DataverseConnector
@@ -29,6 +29,16 @@ from sync.models import (
 )
 
 _COMPANY_NAMESPACE = uuid.UUID("4c0d3f4e-8d0b-4a5e-9b8e-3f1f0e7a2c61")
+
+
+@dataclass
+class DataverseEnvironment:
+    """What every gateway of one environment learns once per process, shared between runs."""
+
+    registered_companies: set[str] = field(default_factory=set)
+    base_currency_id: str | None = None
+    base_currency_known: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass(frozen=True)
@@ -62,14 +72,14 @@ class DataverseGateway:  # implements SideGateway
         *,
         page_size: int,
         company: DataverseCompany | None = None,
+        environment: DataverseEnvironment | None = None,
         track_changes: bool = True,
     ) -> None:
         self._connector = connector
         self._page_size = page_size
         self._company = company
+        self._environment = environment or DataverseEnvironment()
         self._track_changes = track_changes
-        self._company_registered = asyncio.Lock()
-        self._registered = False
 
     async def read_changes(
         self, mapping: TableMapping, *, since: datetime | None, delta_token: str | None
@@ -86,7 +96,9 @@ class DataverseGateway:  # implements SideGateway
             overlap=timedelta(0),
             odata_filter=row_filter.to_odata(),
             page_size=self._page_size,
-            track_changes=self._track_changes,
+            # A watermark with a time but no delta link means the table has no change
+            # tracking: asking again would cost a refused request on every run.
+            track_changes=self._track_changes and not (since is not None and delta_token is None),
         )
         async for page in pages:
             records = tuple(r for r in page.records if r.deleted or row_filter.matches(r.values))
@@ -119,6 +131,15 @@ class DataverseGateway:  # implements SideGateway
             mapping.dataverse_id_field,
             requests,
         )
+
+    async def base_currency_id(self) -> str | None:
+        """The organization's base currency, read once per environment."""
+        environment = self._environment
+        async with environment.lock:
+            if not environment.base_currency_known:
+                environment.base_currency_id = await self._connector.base_currency_id()
+                environment.base_currency_known = True
+            return environment.base_currency_id
 
     async def find_matching(
         self, mapping: TableMapping, values: Mapping[str, JsonScalar]
@@ -162,8 +183,9 @@ class DataverseGateway:  # implements SideGateway
         ]
 
     async def _register_company(self, company: DataverseCompany) -> None:
-        async with self._company_registered:
-            if self._registered:
+        environment = self._environment
+        async with environment.lock:
+            if company.row_id in environment.registered_companies:
                 return
             row = WriteRequest(
                 kind=WriteKind.UPSERT,
@@ -180,7 +202,7 @@ class DataverseGateway:  # implements SideGateway
                     service="dataverse",
                     code=outcome.error_code,
                 )
-            self._registered = True
+            environment.registered_companies.add(company.row_id)
 
 
 def dataverse_columns(mapping: TableMapping) -> list[str]:

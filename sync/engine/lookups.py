@@ -16,6 +16,7 @@ async def load_lookups(
     scope: str,
     couplings: CouplingStore,
     bc: SideGateway,
+    dataverse: SideGateway,
 ) -> dict[str, LookupTable]:
     """One ``LookupTable`` per mapping that ``mapping``'s lookups go through.
 
@@ -31,12 +32,14 @@ async def load_lookups(
         coupled = [c async for c in couplings.load_couplings(scope, target.name)]
         keys = await _bc_keys(target, lookup.bc_key, coupled, bc)
         by_bc = {keys[c.bc_id]: c.dataverse_id for c in coupled if c.bc_id in keys}
+        base = await dataverse.base_currency_id() if lookup.blank_is_base_currency else None
         tables[target.name] = LookupTable(
             mapping=target.name,
             entity_set=target.dataverse_entity_set,
             dataverse_by_bc=by_bc,
             bc_by_dataverse={dataverse_id: key for key, dataverse_id in by_bc.items()},
             is_option=target.is_option,
+            base_currency_id=base,
         )
     return tables
 

@@ -31,6 +31,8 @@ class Operation(FrozenModel):
     runner adds ids and versions from the write outcomes. ``conflicts`` names fields that
     changed differently on both sides and were not resolved by the policy. ``couples`` marks
     a pair found by match-based coupling: the coupling is new, no record is created.
+    ``bc_version`` / ``dataverse_version`` are the versions of the records as read; a coupling
+    keeps them, so a record read again unchanged is recognised without reading its partner.
     """
 
     kind: OperationKind
@@ -45,6 +47,8 @@ class Operation(FrozenModel):
     reason: str = ""
     error_code: str = ""
     couples: bool = False
+    bc_version: str | None = None
+    dataverse_version: str | None = None
     base_bc: dict[str, JsonScalar] = Field(default_factory=dict)
     base_dataverse: dict[str, JsonScalar] = Field(default_factory=dict)
 

@@ -138,6 +138,8 @@ def _plan_coupled(
         conflicts=tuple(merged.conflicts),
         base_bc=merged.base_bc | _business_keys(bc),
         base_dataverse=merged.base_dataverse,
+        bc_version=bc.version,
+        dataverse_version=dataverse.version,
     )
 
 
@@ -225,6 +227,7 @@ def _create_from(
             dataverse_write=write,
             base_bc=base_bc,
             base_dataverse=base_dataverse,
+            bc_version=record.version,
         )
     values = mapping.bc_defaults | {k: v for k, v in base_bc.items() if _bc_writable(mapping, k)}
     return Operation(
@@ -235,6 +238,7 @@ def _create_from(
         bc_write=WriteRequest(kind=WriteKind.CREATE, values=values),
         base_bc=base_bc,
         base_dataverse=base_dataverse,
+        dataverse_version=record.version,
     )
 
 
@@ -248,6 +252,10 @@ def _plan_deleted(
 ) -> Operation:
     policy = context.mapping.deletion_policy
     gone = f"the coupled {deleted_side} record was deleted"
+    if survivor is None or survivor.deleted:
+        # Nothing is left on either side: the coupling has nothing to link any more.
+        both = "both records of the pair were deleted"
+        return _operation(context, OperationKind.UNCOUPLE, deleted_side, coupling, reason=both)
     if policy is DeletionPolicy.REMOVE_COUPLING:
         return _operation(context, OperationKind.UNCOUPLE, deleted_side, coupling, reason=gone)
     if policy is DeletionPolicy.PROPAGATE and survivor is not None:

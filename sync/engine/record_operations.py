@@ -161,6 +161,7 @@ class RecordOperations:
             couplings=self._parts.stores.couplings,
             leases=self._parts.stores.leases,
             bc=self._parts.sides[Side.BC],
+            dataverse=self._parts.sides[Side.DATAVERSE],
             owner=result.run.id,
             lease_ttl=self._parts.options.lease,
             create_missing=create_missing,

@@ -89,7 +89,21 @@ def record_operation(
         return
     if operation.kind is OperationKind.SKIP:
         return
-    into.put.append(_coupling_after(context, operation, existing, outcomes))
+    after = _coupling_after(context, operation, existing, outcomes)
+    if existing is not None and (existing.bc_id, existing.dataverse_id) != (
+        after.bc_id,
+        after.dataverse_id,
+    ):
+        # A restored record has a new id: the old pairing must go, or two couplings would
+        # claim the surviving record.
+        into.removed.append(existing)
+    elif existing is not None and _same_state(existing, after):
+        return  # nothing new to remember: no store write for an unchanged pair
+    into.put.append(after)
+
+
+def _same_state(before: Coupling, after: Coupling) -> bool:
+    return after.model_copy(update={"last_synced_at": before.last_synced_at}) == before
 
 
 def _coupling_after(
@@ -121,13 +135,15 @@ def _coupling_after(
         "skipped": False,
         "last_error": None,
     }
+    # The version each side has now: what the write returned, else what was read.
+    update["bc_version"] = bc_outcome.version if bc_outcome else operation.bc_version
+    update["dataverse_version"] = (
+        dataverse_outcome.version if dataverse_outcome else operation.dataverse_version
+    )
     if bc_outcome is not None:
-        update |= {"bc_version": bc_outcome.version, "bc_modified_at": bc_outcome.modified_at}
+        update["bc_modified_at"] = bc_outcome.modified_at
     if dataverse_outcome is not None:
-        update |= {
-            "dataverse_version": dataverse_outcome.version,
-            "dataverse_modified_at": dataverse_outcome.modified_at,
-        }
+        update["dataverse_modified_at"] = dataverse_outcome.modified_at
     base = existing or Coupling(
         scope=context.scope, mapping=operation.mapping, bc_id=bc_id, dataverse_id=dataverse_id
     )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.dry_run import PlannedCouplings
 from sync.engine.matching import Matcher
-from sync.engine.operation import Operation
+from sync.engine.operation import Operation, OperationKind
 from sync.engine.page import DeletionGuardError, PageApplier
 from sync.engine.planner import PlanContext, plan_change
 from sync.engine.recording import RecordingContext, bc_base_fields
@@ -34,6 +34,7 @@ from sync.engine.watermark_progress import WatermarkProgress
 from sync.errors import ConnectorError
 from sync.mappings.configuration import load_configuration
 from sync.models import (
+    Coupling,
     Direction,
     MappingSet,
     Record,
@@ -125,6 +126,7 @@ class Runner:
             couplings=couplings,
             leases=self._parts.stores.leases,
             bc=self._parts.sides[Side.BC],
+            dataverse=self._parts.sides[Side.DATAVERSE],
             owner=result.run.id,
             lease_ttl=self._parts.options.lease,
             create_missing=full or not mapping.sync_only_coupled,
@@ -229,8 +231,12 @@ class Runner:
             r for r in records if r.version is None or seen.get((side, r.id.lower())) != r.version
         ]
         couplings = {r.id: index.find(side, r.id) for r in records}
+        known = [r for r in records if _already_synced(r, couplings[r.id], side)]
+        records = [r for r in records if r not in known]
         other_ids = [
-            (c.dataverse_id if side is Side.BC else c.bc_id) for c in couplings.values() if c
+            (c.dataverse_id if side is Side.BC else c.bc_id)
+            for r in records
+            if (c := couplings[r.id]) is not None
         ]
         counterparts: dict[str, Record] = {}
         if other_ids:
@@ -239,7 +245,7 @@ class Runner:
             ):
                 counterparts[record.id.lower()] = record
                 seen[(side.other, record.id.lower())] = record.version
-        operations = []
+        operations = [_unchanged(context, side, couplings[r.id]) for r in known]
         for record in records:
             coupling = couplings[record.id]
             other_id = None
@@ -269,6 +275,29 @@ class Runner:
             failures_before_skip=self._parts.options.failures_before_skip,
             bc_fields=bc_base_fields(mapping),
         )
+
+
+def _already_synced(record: Record, coupling: Coupling | None, side: Side) -> bool:
+    # The same version as last synced: re-read through the overlap window, nothing to do.
+    if coupling is None or record.version is None or record.deleted:
+        return False
+    stored = coupling.bc_version if side is Side.BC else coupling.dataverse_version
+    return stored == record.version
+
+
+def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> Operation:
+    assert coupling is not None  # noqa: S101 - only coupled records are already synced
+    return Operation(
+        kind=OperationKind.UNCHANGED,
+        mapping=context.mapping.name,
+        source=side,
+        bc_id=coupling.bc_id,
+        dataverse_id=coupling.dataverse_id,
+        base_bc=coupling.base_bc,
+        base_dataverse=coupling.base_dataverse,
+        bc_version=coupling.bc_version,
+        dataverse_version=coupling.dataverse_version,
+    )
 
 
 def _select(configuration: MappingSet, names: Sequence[str] | None) -> list[TableMapping]:

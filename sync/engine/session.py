@@ -38,6 +38,7 @@ async def mapping_session(
     couplings: CouplingStore,
     leases: LeaseStore,
     bc: SideGateway,
+    dataverse: SideGateway,
     owner: str,
     lease_ttl: timedelta,
     create_missing: bool,
@@ -52,7 +53,7 @@ async def mapping_session(
         raise AlreadyRunningError(f"mapping {mapping.name} is already running")
     try:
         lookups = await load_lookups(
-            configuration, mapping, scope=scope, couplings=couplings, bc=bc
+            configuration, mapping, scope=scope, couplings=couplings, bc=bc, dataverse=dataverse
         )
         index = await CouplingIndex.load(couplings, scope, mapping.name)
         guard = CreateGuard(store=couplings, scope=scope, mapping=mapping)

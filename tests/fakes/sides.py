@@ -50,6 +50,7 @@ class InMemorySide:  # implements SideGateway
         self.fail: dict[str, ErrorClass] = {}
         self.fail_names: dict[str, ErrorClass] = {}
         self.write_calls = 0
+        self.base_currency: str | None = None
         self.writes: list[WriteRequest] = []
 
     def table(self, mapping: TableMapping) -> dict[str, Record]:
@@ -114,6 +115,9 @@ class InMemorySide:  # implements SideGateway
         self.write_calls += 1
         self.writes.extend(requests)
         return [self._write_one(mapping, index, request) for index, request in enumerate(requests)]
+
+    async def base_currency_id(self) -> str | None:
+        return self.base_currency
 
     async def find_matching(self, mapping: TableMapping, values) -> list[Record]:
         stored = _stored_values(dict(values))

@@ -136,3 +136,15 @@ async def test_wrong_method_answers_405(client):
     response = await client.delete(f"{API}/accounts")
 
     assert response.status_code == 405
+
+
+async def test_organization_names_base_currency_when_read():
+    app = create_app(seed=3, records=2)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dataverse.test") as client:
+        response = await client.get("/api/data/v9.2/organizations?$select=_basecurrencyid_value")
+    assert response.status_code == 200
+    [organization] = response.json()["value"]
+    base = organization["_basecurrencyid_value"]
+    assert base == app.state.dataverse.organization.base_currency_id
+    assert app.state.dataverse.get("transactioncurrencies", base) is not None
