@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import TracebackType
 
@@ -36,7 +37,7 @@ from sync.connectors.dataverse_gateway import (
 from sync.engine.run_parts import RunOptions, Stores
 from sync.engine.runner import Runner
 from sync.errors import ConfigError
-from sync.models import Scope
+from sync.models import Scope, Side
 from sync.ports import Clock
 from sync.settings import (
     CredentialSettings,
@@ -90,6 +91,7 @@ class Engine:
     limits: RunLimits
     clock: Clock
     companies: tuple[str, ...] = ()
+    progress: Callable[[str, Side, int], None] | None = None
     dataverse_environment: DataverseEnvironment = field(default_factory=DataverseEnvironment)
 
     def runner(self, company_id: str) -> Runner:
@@ -117,7 +119,7 @@ class Engine:
                 runs=store.runs,
             ),
             clock=self.clock,
-            options=run_options(self.limits),
+            options=replace(run_options(self.limits), progress=self.progress),
         )
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
-from sync.engine.operation import Operation
+from sync.engine.operation import Operation, OperationKind
 from sync.engine.page import PageApplier
 from sync.engine.planner import plan_change
 from sync.engine.recording import RecordingContext, bc_base_fields
@@ -109,7 +109,12 @@ class RecordOperations:
         return await finish_run(self._parts, result, [])
 
     async def uncouple(
-        self, mapping: str, *, bc_ids: Sequence[str] = (), dataverse_ids: Sequence[str] = ()
+        self,
+        mapping: str,
+        *,
+        bc_ids: Sequence[str] = (),
+        dataverse_ids: Sequence[str] = (),
+        dry_run: bool = False,
     ) -> RunResult:
         """Remove couplings by either id; the records themselves stay as they are.
 
@@ -117,10 +122,13 @@ class RecordOperations:
             KeyError: No mapping has that name.
         """
         _, table = await self._mapping(mapping)
-        result = await start_run(self._parts, RunMode.UNCOUPLE, [table.name], dry_run=False)
+        result = await start_run(self._parts, RunMode.UNCOUPLE, [table.name], dry_run=dry_run)
         found = await self._couplings(table, bc_ids, dataverse_ids)
-        await self._parts.stores.couplings.delete_couplings(found)
-        result.run = result.run.model_copy(update={"counters": RunCounters(uncoupled=len(found))})
+        if dry_run:
+            result.plan.extend(_uncoupling(table, coupling) for coupling in found)
+        else:
+            await self._parts.stores.couplings.delete_couplings(found)
+            result.count(table.name, RunCounters(uncoupled=len(found)))
         return await finish_run(self._parts, result, [])
 
     async def restore(self, mapping: str, bc_ids: Sequence[str], *, retry: bool) -> RunResult:
@@ -212,6 +220,17 @@ class RecordOperations:
         recorded = await applier.apply(operations)
         result.errors.extend(recorded.errors)
         result.count(session.context.mapping.name, recorded.counters)
+
+
+def _uncoupling(table: TableMapping, coupling: Coupling) -> Operation:
+    return Operation(
+        kind=OperationKind.UNCOUPLE,
+        mapping=table.name,
+        source=Side.BC,
+        bc_id=coupling.bc_id,
+        dataverse_id=coupling.dataverse_id,
+        reason="uncoupled on request",
+    )
 
 
 def _refuse_other_pairs(

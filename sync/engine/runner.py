@@ -188,9 +188,9 @@ class Runner:
                 couplings=index,
                 lookups=context.lookups,
             )
-        async for page in self._parts.sides[side].read_changes(
-            mapping, since=since, delta_token=token
-        ):
+        done = 0
+        pages = self._parts.sides[side].read_changes(mapping, since=since, delta_token=token)
+        async for page in pages:
             operations = await self._plan_page(
                 context, side, page.records, index=index, matcher=matcher, seen=seen
             )
@@ -201,13 +201,16 @@ class Runner:
             recorded = await applier.apply(operations)
             result.errors.extend(recorded.errors)
             result.count(mapping.name, recorded.counters)
+            done += len(page.records)
             log.info(
                 "page applied run_id=%s mapping=%s side=%s records=%d",
                 result.run.id,
                 mapping.name,
                 side,
-                len(page.records),
+                done,
             )
+            if self._parts.options.progress is not None:
+                self._parts.options.progress(mapping.name, side, done)
             progress.observe(page, failed=recorded.transient_failures)
             if self._parts.clock.now() - result.run.started_at > self._parts.options.time_budget:
                 progress.interrupted()

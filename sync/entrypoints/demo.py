@@ -12,19 +12,22 @@ refuses, currencies BC does not have) are the real ones the seed data provokes.
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import TextIO
 
 from sync.engine.runner import Runner
 from sync.entrypoints.report import write_report
 from sync.entrypoints.sandbox_engine import SandboxEditors, open_sandbox_engine
-from sync.models import Coupling, RunMode, RunStatus
+from sync.models import Coupling, RunMode, RunStatus, Side
 from sync.store import StateStore
 
 
 async def run_demo(*, records: int, state_path: Path, out: TextIO) -> int:
     """Run the demo and write its report to ``out``; returns the process exit code."""
     engine, editors = await open_sandbox_engine(records=records, state_path=state_path)
+    if sys.stderr.isatty():
+        engine.progress = _show_progress
     store = engine.store
     out.write(f"Sandbox: {records} records per table; state in {state_path}\n")
     completed = True
@@ -44,6 +47,7 @@ async def _demo_company(
     out: TextIO,
 ) -> bool:
     full = await runner.run(RunMode.FULL)
+    _clear_progress()
     write_report("full sync", full, out)
     pairs = [c async for c in store.couplings.load_couplings(full.run.scope, "CUSTOMER")][:4]
     if len(pairs) < len(_EDITS):
@@ -84,6 +88,17 @@ _EDITS = (
     ("edits the city of a third customer on both sides (a conflict)", _conflict),
     ("deletes a fourth customer's account in Dataverse", _delete_in_dataverse),
 )
+
+
+def _clear_progress() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+
+
+def _show_progress(mapping: str, side: Side, records: int) -> None:
+    # One self-overwriting line on the terminal; the report itself goes to standard output.
+    sys.stderr.write(f"\r    syncing {mapping} from {side}: {records} records \033[K")
+    sys.stderr.flush()
 
 
 def main(records: int, state_path: Path, out: TextIO) -> int:

@@ -98,3 +98,13 @@ async def test_record_sync_is_refused_when_mapping_is_running(world):
     customer_id = next(iter(world.bc.tables["customers"]))
     with pytest.raises(AlreadyRunningError):
         await world.record_operations().sync_record("CUSTOMER", Side.BC, customer_id)
+
+
+async def test_uncouple_dry_run_lists_pairs_and_keeps_them_when_asked(world):
+    customer_id = next(iter(world.bc.tables["customers"]))
+    await world.record_operations().sync_record("CUSTOMER", Side.BC, customer_id)
+    result = await world.record_operations().uncouple(
+        "CUSTOMER", bc_ids=[customer_id], dry_run=True
+    )
+    assert [(op.kind, op.bc_id) for op in result.plan] == [("uncouple", customer_id)]
+    assert await world.state.couplings.get_by_bc_id(SCOPE.key, "CUSTOMER", customer_id)

@@ -233,3 +233,14 @@ class CrashingOnce:
             self.crashed = True
             raise StoreError("store unavailable")
         await self.inner.put_couplings(couplings)
+
+
+async def test_progress_is_reported_per_page_when_a_callback_is_given(world):
+    seen = []
+    world.options = RunOptions(
+        progress=lambda mapping, side, done: seen.append((mapping, side, done))
+    )
+    world.seed(10)
+    await world.run(RunMode.FULL)
+    customer_bc = [done for mapping, side, done in seen if (mapping, side) == ("CUSTOMER", "bc")]
+    assert customer_bc == [7, 10]
