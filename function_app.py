@@ -1,14 +1,24 @@
 """The Azure Functions app: creates the FunctionApp and registers the blueprints.
 
-Nothing runs at import: no settings are read, no network or file is touched. Each trigger reads
-the cached settings and builds what it needs on its first call.
+Nothing runs at import: no settings are read, no network or file is touched. Each trigger
+gets the engine from ``sync.entrypoints.dependencies`` on its first call.
 """
 
 from __future__ import annotations
 
 import azure.functions as func
 
-from sync.entrypoints.health import blueprint as health_blueprint
+from sync.entrypoints import (
+    couplings_api,
+    health,
+    mappings_api,
+    openapi,
+    runs_api,
+    sync_api,
+    timers,
+    worker,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(health_blueprint)
+for module in (health, openapi, mappings_api, sync_api, couplings_api, runs_api, worker, timers):
+    app.register_functions(module.blueprint)

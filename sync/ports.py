@@ -26,6 +26,8 @@ from sync.models import (
     WriteOutcome,
     WriteRequest,
 )
+from sync.models.idempotency import StoredResponse
+from sync.models.work import RunProgress, WorkResult
 
 
 class Clock(Protocol):
@@ -179,4 +181,75 @@ class SideGateway(Protocol):
 
     async def base_currency_id(self) -> str | None:
         """Dataverse's base transaction currency (a blank BC currency code); None for BC."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """The answers given to requests that carried an ``Idempotency-Key``.
+
+    Contract: of several concurrent ``reserve_key`` calls with one key exactly one gets None
+    (it may do the work); the others get the stored record. An expired record counts as absent.
+    """
+
+    async def reserve_key(self, record: StoredResponse) -> StoredResponse | None:
+        """Reserve ``record.key`` for a request; None when reserved now, else the live record."""
+        ...
+
+    async def complete_key(self, record: StoredResponse) -> None:
+        """Store the answer of a reserved key (``record.status`` set)."""
+        ...
+
+    async def release_key(self, key: str) -> None:
+        """Forget a key (the request failed on our side, so a retry may do the work)."""
+        ...
+
+    async def purge_expired(self) -> int:
+        """Delete expired keys; returns how many were deleted."""
+        ...
+
+
+class WorkLedger(Protocol):
+    """Stages and item results of runs split over the work queue, one partition per run.
+
+    Contract: ``claim_stage`` succeeds for the first owner of a stage and again for that same
+    owner (a redelivered message); ``save_result`` replaces an item's earlier result.
+    """
+
+    async def claim_stage(self, scope: str, run_id: str, stage: int, owner: str) -> bool:
+        """Claim a stage; True for its first owner and that owner again, else False."""
+        ...
+
+    async def complete_split(
+        self,
+        scope: str,
+        run_id: str,
+        stage: int,
+        item_ids: Sequence[str],
+        *,
+        note: str | None = None,
+    ) -> None:
+        """Record the items a stage was split into (replacing an earlier listing)."""
+        ...
+
+    async def save_result(self, scope: str, run_id: str, result: WorkResult) -> None:
+        """Save what one item did."""
+        ...
+
+    async def has_result(self, scope: str, run_id: str, item_id: str) -> bool:
+        """True when the item was done already."""
+        ...
+
+    async def load_progress(self, scope: str, run_id: str) -> RunProgress:
+        """Every stage and result of one run."""
+        ...
+
+
+class WorkQueue(Protocol):
+    """The queue long operations are handed to; a queue-triggered function processes them.
+
+    Delivery is at least once: a message may be processed twice, so handlers are idempotent.
+    """
+
+    async def send_work(self, messages: Sequence[str]) -> None:
+        """Enqueue messages (JSON texts of at most 48 KiB each, before encoding)."""
         ...

@@ -10,6 +10,7 @@ Examples::
     SYNC_CREDENTIALS__CLIENT_SECRET=...              (or SYNC_CREDENTIALS__CERTIFICATE_PATH)
     SYNC_STORE__TABLE_ENDPOINT=https://acct.table.core.windows.net   (managed identity)
     SYNC_LIMITS__TIME_BUDGET_SECONDS=480
+    SYNC_API__STATUS_SIGNING_KEY=...                 (signs the 202 status links; 32+ chars)
 
 ``load_settings`` turns every validation problem into one ``ConfigError`` that names each
 environment variable and says what is expected, without ever echoing a value (values may be
@@ -165,6 +166,45 @@ class RunLimits(_Section):
     dataverse_batch_size: int = Field(default=1000, ge=1, le=1000)
 
 
+def _long_enough(key: SecretStr) -> SecretStr:
+    if len(key.get_secret_value()) < 32:  # noqa: PLR2004 - 256 bits of randomness at least
+        raise ValueError("needs at least 32 characters")
+    return key
+
+
+SigningKey = Annotated[SecretStr, AfterValidator(_long_enough)]
+
+
+class SyncApiSettings(_Section):
+    """The HTTP API and the work queue of the Functions app."""
+
+    status_signing_key: SigningKey | None = Field(
+        default=None,
+        description="a random secret of at least 32 characters that signs status links",
+    )
+    status_link_seconds: int = Field(
+        default=86400, ge=60, le=7 * 86400, description="how long a status link stays valid"
+    )
+    retry_after_seconds: int = Field(
+        default=10, ge=1, le=600, description="the Retry-After of 202 answers"
+    )
+    public_base_url: ServiceUrl | None = Field(
+        default=None, description="the app's public origin when a proxy hides it"
+    )
+    fan_out_page_size: int = Field(
+        default=500, ge=1, le=1000, description="record ids per work item of a full sync"
+    )
+    idempotency_seconds: int = Field(
+        default=86400, ge=60, le=7 * 86400, description="how long an Idempotency-Key is kept"
+    )
+    dry_run_seconds: int = Field(
+        default=90, ge=5, le=110, description="the time a dry run may take to plan"
+    )
+    plan_limit: int = Field(
+        default=1000, ge=1, le=10000, description="operations a dry-run answer lists at most"
+    )
+
+
 class Settings(BaseSettings):
     """All settings. ``bc``, ``dataverse`` and ``credentials`` are needed only to reach services."""
 
@@ -182,6 +222,7 @@ class Settings(BaseSettings):
     credentials: CredentialSettings | None = None
     store: StoreSettings = StoreSettings()
     limits: RunLimits = RunLimits()
+    api: SyncApiSettings = SyncApiSettings()
     host_storage: SecretStr | None = Field(default=None, validation_alias="AzureWebJobsStorage")
     host_storage_account: str | None = Field(
         default=None, validation_alias="AzureWebJobsStorage__accountName"
@@ -191,6 +232,9 @@ class Settings(BaseSettings):
     )
     host_storage_client_id: str | None = Field(
         default=None, validation_alias="AzureWebJobsStorage__clientId"
+    )
+    host_storage_queue_uri: str | None = Field(
+        default=None, validation_alias="AzureWebJobsStorage__queueServiceUri"
     )
 
     def require_services(
@@ -211,6 +255,20 @@ class Settings(BaseSettings):
             missing = "; ".join(hint for hint, section in hints.items() if section is None)
             raise ConfigError(f"Missing settings to reach the services: set {missing}")
         return bc, dataverse, credentials
+
+    def require_status_signing_key(self) -> SecretStr:
+        """The key that signs status links of long operations.
+
+        Raises:
+            ConfigError: ``SYNC_API__STATUS_SIGNING_KEY`` is not set.
+        """
+        key = self.api.status_signing_key
+        if key is None:
+            raise ConfigError(
+                "Missing setting: set SYNC_API__STATUS_SIGNING_KEY to a random secret of at "
+                "least 32 characters (it signs the status links of long operations)"
+            )
+        return key
 
 
 class SqliteTarget(_Section):
@@ -325,6 +383,7 @@ def _expectation(location: list[str]) -> str:
         "credentials": CredentialSettings,
         "store": StoreSettings,
         "limits": RunLimits,
+        "api": SyncApiSettings,
     }
     if len(location) < 2 or location[0] not in sections:  # noqa: PLR2004 - section + field
         return ""

@@ -212,3 +212,32 @@ def test_settings_are_read_once_when_get_settings_is_called_twice(monkeypatch):
     first = get_settings()
     monkeypatch.setenv("SYNC_LIMITS__BC_BATCH_SIZE", "10")
     assert get_settings() is first
+
+
+def test_api_settings_parse_when_set(monkeypatch):
+    monkeypatch.setenv("SYNC_API__STATUS_SIGNING_KEY", SECRET * 2)
+    monkeypatch.setenv("SYNC_API__RETRY_AFTER_SECONDS", "5")
+    monkeypatch.setenv("SYNC_API__FAN_OUT_PAGE_SIZE", "250")
+    settings = load_settings()
+    assert settings.require_status_signing_key().get_secret_value() == SECRET * 2
+    assert settings.api.retry_after_seconds == 5
+    assert settings.api.fan_out_page_size == 250
+    assert SECRET not in repr(settings)
+
+
+def test_status_signing_key_is_named_when_missing():
+    with pytest.raises(ConfigError, match="SYNC_API__STATUS_SIGNING_KEY"):
+        load_settings().require_status_signing_key()
+
+
+def test_short_status_signing_key_is_refused_without_echo_when_set(monkeypatch):
+    monkeypatch.setenv("SYNC_API__STATUS_SIGNING_KEY", "short-key-value")
+    with pytest.raises(ConfigError, match="SYNC_API__STATUS_SIGNING_KEY") as raised:
+        load_settings()
+    assert "short-key-value" not in str(raised.value)
+
+
+def test_fan_out_page_is_bounded_by_queue_message_size_when_set(monkeypatch):
+    monkeypatch.setenv("SYNC_API__FAN_OUT_PAGE_SIZE", "5000")
+    with pytest.raises(ConfigError, match="SYNC_API__FAN_OUT_PAGE_SIZE"):
+        load_settings()

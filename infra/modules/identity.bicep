@@ -1,0 +1,15 @@
+// The app's user-assigned identity. User-assigned, so that its roles exist before the app
+// does and the first start already reaches storage and Key Vault.
+param name string
+param location string
+param tags object
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = identity.id
+output clientId string = identity.properties.clientId
+output principalId string = identity.properties.principalId
