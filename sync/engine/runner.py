@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.dry_run import PlannedCouplings
 from sync.engine.matching import Matcher
-from sync.engine.operation import Operation, OperationKind
 from sync.engine.page import DeletionGuardError, PageApplier
-from sync.engine.planner import PlanContext, plan_change
+from sync.engine.page_plan import Seen, plan_page
+from sync.engine.planner import PlanContext
 from sync.engine.recording import RecordingContext, bc_base_fields
 from sync.engine.run_parts import (
     RunnerParts,
@@ -34,10 +34,8 @@ from sync.engine.watermark_progress import WatermarkProgress
 from sync.errors import ConnectorError
 from sync.mappings.configuration import load_configuration
 from sync.models import (
-    Coupling,
     Direction,
     MappingSet,
-    Record,
     RunCounters,
     RunMode,
     Scope,
@@ -134,7 +132,7 @@ class Runner:
         async with session as opened:
             if opened.recovered:
                 result.count(mapping.name, RunCounters(coupled=opened.recovered))
-            seen: dict[tuple[Side, str], str | None] = {}
+            seen: Seen = {}
             for side in _sides_to_read(mapping):
                 await self._sync_side(
                     opened.context,
@@ -155,7 +153,7 @@ class Runner:
         full: bool,
         result: RunResult,
         couplings: CouplingStore,
-        seen: dict[tuple[Side, str], str | None],
+        seen: Seen,
     ) -> None:
         mapping = context.mapping
         stored = await self._parts.stores.watermarks.load_watermark(
@@ -191,8 +189,14 @@ class Runner:
         done = 0
         pages = self._parts.sides[side].read_changes(mapping, since=since, delta_token=token)
         async for page in pages:
-            operations = await self._plan_page(
-                context, side, page.records, index=index, matcher=matcher, seen=seen
+            operations = await plan_page(
+                context,
+                side,
+                page.records,
+                sides=self._parts.sides,
+                index=index,
+                matcher=matcher,
+                seen=seen,
             )
             if isinstance(couplings, PlannedCouplings):
                 result.plan.extend(operations)
@@ -218,58 +222,6 @@ class Runner:
         if not result.run.dry_run:
             await self._parts.stores.watermarks.save_watermark(progress.next_watermark())
 
-    async def _plan_page(
-        self,
-        context: PlanContext,
-        side: Side,
-        records: Sequence[Record],
-        *,
-        index: CouplingIndex,
-        matcher: Matcher | None,
-        seen: dict[tuple[Side, str], str | None],
-    ) -> list[Operation]:
-        # A record this run already saw, unchanged, as the counterpart of the other side's
-        # change was merged then; planning it again would only repeat that decision.
-        records = [
-            r for r in records if r.version is None or seen.get((side, r.id.lower())) != r.version
-        ]
-        couplings = {r.id: index.find(side, r.id) for r in records}
-        known = [r for r in records if _already_synced(r, couplings[r.id], side)]
-        records = [r for r in records if r not in known]
-        other_ids = [
-            (c.dataverse_id if side is Side.BC else c.bc_id)
-            for r in records
-            if (c := couplings[r.id]) is not None
-        ]
-        counterparts: dict[str, Record] = {}
-        if other_ids:
-            async for record in self._parts.sides[side.other].read_by_ids(
-                context.mapping, other_ids
-            ):
-                counterparts[record.id.lower()] = record
-                seen[(side.other, record.id.lower())] = record.version
-        operations = [_unchanged(context, side, couplings[r.id]) for r in known]
-        for record in records:
-            coupling = couplings[record.id]
-            other_id = None
-            if coupling is not None:
-                other_id = coupling.dataverse_id if side is Side.BC else coupling.bc_id
-            counterpart = counterparts.get(other_id.lower()) if other_id else None
-            match = None
-            if coupling is None and matcher is not None and not record.deleted:
-                match = matcher.take(record)
-            operations.append(
-                plan_change(
-                    context,
-                    source=side,
-                    record=record,
-                    coupling=coupling,
-                    counterpart=counterpart,
-                    match=match,
-                )
-            )
-        return operations
-
     def _recording_facts(self, run_id: str, mapping: TableMapping) -> RecordingContext:
         return RecordingContext(
             scope=self._parts.scope.key,
@@ -278,29 +230,6 @@ class Runner:
             failures_before_skip=self._parts.options.failures_before_skip,
             bc_fields=bc_base_fields(mapping),
         )
-
-
-def _already_synced(record: Record, coupling: Coupling | None, side: Side) -> bool:
-    # The same version as last synced: re-read through the overlap window, nothing to do.
-    if coupling is None or record.version is None or record.deleted:
-        return False
-    stored = coupling.bc_version if side is Side.BC else coupling.dataverse_version
-    return stored == record.version
-
-
-def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> Operation:
-    assert coupling is not None  # noqa: S101 - only coupled records are already synced
-    return Operation(
-        kind=OperationKind.UNCHANGED,
-        mapping=context.mapping.name,
-        source=side,
-        bc_id=coupling.bc_id,
-        dataverse_id=coupling.dataverse_id,
-        base_bc=coupling.base_bc,
-        base_dataverse=coupling.base_dataverse,
-        bc_version=coupling.bc_version,
-        dataverse_version=coupling.dataverse_version,
-    )
 
 
 def _select(configuration: MappingSet, names: Sequence[str] | None) -> list[TableMapping]:

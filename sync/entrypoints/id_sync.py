@@ -11,9 +11,8 @@ small. A ``whole`` stage loads the mapping's whole coupling index: match-based c
 see every uncoupled record of the other side to pair records safely, and creates in BC must
 run as a single writer to stay crash-safe.
 
-It builds on the engine's planner, page applier and create guard, mirroring
-``Runner._sync_side``/``_plan_page``; the runner has no entry point for "these records, in run
-X" yet.
+It builds on the engine's page planning (``plan_page``, the runner's own), page applier and
+create guard.
 """
 
 from __future__ import annotations
@@ -25,9 +24,9 @@ from sync.engine.coupling_index import CouplingIndex
 from sync.engine.create_guard import CreateGuard
 from sync.engine.lookups import load_lookups
 from sync.engine.matching import Matcher
-from sync.engine.operation import Operation, OperationKind
 from sync.engine.page import PageApplier
-from sync.engine.planner import PlanContext, plan_change
+from sync.engine.page_plan import plan_page
+from sync.engine.planner import PlanContext
 from sync.engine.recording import RecordingContext, bc_base_fields
 from sync.engine.run_parts import RunnerParts
 from sync.mappings.configuration import load_configuration
@@ -81,7 +80,9 @@ async def sync_records(
     )
     context = PlanContext(scope=scope, mapping=table, lookups=lookups, create_missing=True)
     index, matcher = await _index_and_matcher(parts, context, side, records, whole=whole)
-    operations = await _plan(parts, context, side, records, index, matcher)
+    operations = await plan_page(
+        context, side, records, sides=parts.sides, index=index, matcher=matcher
+    )
     recording = RecordingContext(
         scope=scope,
         run_id=run_id,
@@ -138,64 +139,3 @@ async def _couplings_of(
 
     found = await asyncio.gather(*(one(i) for i in ids))
     return [c for c in found if c is not None]
-
-
-async def _plan(  # noqa: PLR0917 - the runner's page step, kept in its shape
-    parts: RunnerParts,
-    context: PlanContext,
-    side: Side,
-    records: Sequence[Record],
-    index: CouplingIndex,
-    matcher: Matcher | None,
-) -> list[Operation]:
-    couplings = {r.id: index.find(side, r.id) for r in records}
-    known = [r for r in records if _already_synced(r, couplings[r.id], side)]
-    pending = [r for r in records if r not in known]
-    other_ids = [_other_id(c, side) for r in pending if (c := couplings[r.id]) is not None]
-    counterparts: dict[str, Record] = {}
-    if other_ids:
-        async for record in parts.sides[side.other].read_by_ids(context.mapping, other_ids):
-            counterparts[record.id.lower()] = record
-    operations = [_unchanged(context, side, couplings[r.id]) for r in known]
-    for record in pending:
-        coupling = couplings[record.id]
-        counterpart = counterparts.get(_other_id(coupling, side).lower()) if coupling else None
-        match = matcher.take(record) if coupling is None and matcher is not None else None
-        operations.append(
-            plan_change(
-                context,
-                source=side,
-                record=record,
-                coupling=coupling,
-                counterpart=counterpart,
-                match=match,
-            )
-        )
-    return operations
-
-
-def _other_id(coupling: Coupling, side: Side) -> str:
-    return coupling.dataverse_id if side is Side.BC else coupling.bc_id
-
-
-def _already_synced(record: Record, coupling: Coupling | None, side: Side) -> bool:
-    # The same version as last synced (a redelivered item, or a record read twice): no work.
-    if coupling is None or record.version is None or record.deleted:
-        return False
-    stored = coupling.bc_version if side is Side.BC else coupling.dataverse_version
-    return stored == record.version
-
-
-def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> Operation:
-    assert coupling is not None  # noqa: S101 - only coupled records are already synced
-    return Operation(
-        kind=OperationKind.UNCHANGED,
-        mapping=context.mapping.name,
-        source=side,
-        bc_id=coupling.bc_id,
-        dataverse_id=coupling.dataverse_id,
-        base_bc=coupling.base_bc,
-        base_dataverse=coupling.base_dataverse,
-        bc_version=coupling.bc_version,
-        dataverse_version=coupling.dataverse_version,
-    )

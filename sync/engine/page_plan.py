@@ -1,0 +1,93 @@
+"""Plan one page of changes: find couplings, read the partners of coupled records, plan each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sync.engine.coupling_index import CouplingIndex
+from sync.engine.matching import Matcher
+from sync.engine.operation import Operation, OperationKind
+from sync.engine.planner import PlanContext, plan_change
+from sync.models import Coupling, Record, Side
+from sync.ports import SideGateway
+
+Seen = dict[tuple[Side, str], str | None]
+"""Versions of records a run already read, by side and lower-case id."""
+
+
+async def plan_page(
+    context: PlanContext,
+    side: Side,
+    records: Sequence[Record],
+    *,
+    sides: Mapping[Side, SideGateway],
+    index: CouplingIndex,
+    matcher: Matcher | None = None,
+    seen: Seen | None = None,
+) -> list[Operation]:
+    """One operation per record worth planning, reading each coupled partner once.
+
+    A record whose version equals its coupling's (re-read through the overlap window, or a
+    redelivered work item) is unchanged without reading its partner. A record this run already
+    read, unchanged, as the partner of the other side's change was merged then and is left out.
+    """
+    seen = {} if seen is None else seen
+    records = [r for r in records if r.version is None or seen.get(_key(side, r.id)) != r.version]
+    couplings = {r.id: index.find(side, r.id) for r in records}
+    known = [r for r in records if _already_synced(r, couplings[r.id], side)]
+    pending = [r for r in records if r not in known]
+    partner_ids = [_partner_id(c, side) for r in pending if (c := couplings[r.id]) is not None]
+    partners: dict[str, Record] = {}
+    if partner_ids:
+        async for partner in sides[side.other].read_by_ids(context.mapping, partner_ids):
+            partners[partner.id.lower()] = partner
+            seen[_key(side.other, partner.id)] = partner.version
+    operations = [_unchanged(context, side, couplings[r.id]) for r in known]
+    for record in pending:
+        coupling = couplings[record.id]
+        found = partners.get(_partner_id(coupling, side).lower()) if coupling else None
+        match = None
+        if coupling is None and matcher is not None and not record.deleted:
+            match = matcher.take(record)
+        operations.append(
+            plan_change(
+                context,
+                source=side,
+                record=record,
+                coupling=coupling,
+                counterpart=found,
+                match=match,
+            )
+        )
+    return operations
+
+
+def _key(side: Side, record_id: str) -> tuple[Side, str]:
+    return side, record_id.lower()
+
+
+def _partner_id(coupling: Coupling, side: Side) -> str:
+    return coupling.dataverse_id if side is Side.BC else coupling.bc_id
+
+
+def _already_synced(record: Record, coupling: Coupling | None, side: Side) -> bool:
+    # The same version as last synced: read again, but nothing changed since.
+    if coupling is None or record.version is None or record.deleted:
+        return False
+    stored = coupling.bc_version if side is Side.BC else coupling.dataverse_version
+    return stored == record.version
+
+
+def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> Operation:
+    assert coupling is not None  # noqa: S101 - only coupled records are already synced
+    return Operation(
+        kind=OperationKind.UNCHANGED,
+        mapping=context.mapping.name,
+        source=side,
+        bc_id=coupling.bc_id,
+        dataverse_id=coupling.dataverse_id,
+        base_bc=coupling.base_bc,
+        base_dataverse=coupling.base_dataverse,
+        bc_version=coupling.bc_version,
+        dataverse_version=coupling.dataverse_version,
+    )
