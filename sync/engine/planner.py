@@ -258,19 +258,27 @@ def _plan_deleted(
         return _operation(context, OperationKind.UNCOUPLE, deleted_side, coupling, reason=both)
     if policy is DeletionPolicy.REMOVE_COUPLING:
         return _operation(context, OperationKind.UNCOUPLE, deleted_side, coupling, reason=gone)
-    if policy is DeletionPolicy.PROPAGATE and survivor is not None:
+    if policy is DeletionPolicy.PROPAGATE:
         delete = WriteRequest(
             kind=WriteKind.DELETE, record_id=survivor.id, version=survivor.version
         )
-        writes = {"bc_write": delete} if survivor_side is Side.BC else {"dataverse_write": delete}
+        on_bc = survivor_side is Side.BC
         return _operation(
-            context, OperationKind.DELETE, deleted_side, coupling, reason=gone, **writes
+            context,
+            OperationKind.DELETE,
+            deleted_side,
+            coupling,
+            reason=gone,
+            bc_write=delete if on_bc else None,
+            dataverse_write=None if on_bc else delete,
         )
-    if policy is DeletionPolicy.RESTORE and survivor is not None:
+    if policy is DeletionPolicy.RESTORE:
         try:
             restored = _create_from(context, survivor_side, survivor, OperationKind.RESTORE)
         except LookupFailedError as exc:
             return _operation(context, OperationKind.FAIL, deleted_side, coupling, reason=str(exc))
+        # Keep the old BC id on the step so the old coupling is found and replaced; the new
+        # id comes from the write's outcome.
         return restored.model_copy(
             update={"bc_id": restored.bc_id or coupling.bc_id, "reason": gone}
         )
