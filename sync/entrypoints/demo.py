@@ -16,19 +16,21 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from sync.bootstrap import open_state_store
 from sync.engine.runner import Runner
 from sync.entrypoints.report import write_report
 from sync.entrypoints.sandbox_engine import SandboxEditors, open_sandbox_engine
 from sync.models import Coupling, RunMode, RunStatus, Side
+from sync.settings import SqliteTarget
 from sync.store import StateStore
 
 
 async def run_demo(*, records: int, state_path: Path, out: TextIO) -> int:
     """Run the demo and write its report to ``out``; returns the process exit code."""
-    engine, editors = await open_sandbox_engine(records=records, state_path=state_path)
+    store = open_state_store(SqliteTarget(path=state_path))
+    engine, editors = await open_sandbox_engine(records=records, store=store)
     if sys.stderr.isatty():
         engine.progress = _show_progress
-    store = engine.store
     out.write(f"Sandbox: {records} records per table; state in {state_path}\n")
     completed = True
     async with engine:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
-from sync.bootstrap import Engine, open_state_store, service_clients
+from sync.bootstrap import Engine, service_clients
 from sync.clock import SystemClock
 from sync.connectors import StaticTokenProvider
-from sync.settings import RunLimits, SqliteTarget
+from sync.settings import RunLimits
+from sync.store import StateStore
 
 BC_HOST = "https://api.businesscentral.sandbox"
 
@@ -28,8 +28,8 @@ class SandboxEditors:
     dataverse: DataverseSandbox
 
 
-async def open_sandbox_engine(*, records: int, state_path: Path) -> tuple[Engine, SandboxEditors]:
-    """Seeded emulators (auth and service protection on), wired to an Engine on SQLite state."""
+async def open_sandbox_engine(*, records: int, store: StateStore) -> tuple[Engine, SandboxEditors]:
+    """Seeded emulators (auth and service protection on), wired to an Engine on ``store``."""
     from sandbox import business_central, dataverse  # noqa: PLC0415 - not deployed to Azure
     from sandbox.server import SandboxSettings, build_apps  # noqa: PLC0415
 
@@ -47,7 +47,6 @@ async def open_sandbox_engine(*, records: int, state_path: Path) -> tuple[Engine
             httpx.ASGITransport(app=apps.dataverse),
         ),
     )
-    store = open_state_store(SqliteTarget(path=state_path))
     await store.ensure_tables()
     engine = Engine(
         store=store,

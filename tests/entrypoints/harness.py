@@ -20,15 +20,11 @@ import httpx
 from azure.functions.timer import TimerRequest
 from pydantic import SecretStr
 
-from sandbox import business_central, dataverse
-from sandbox.server import SandboxSettings, build_apps
-from sync.bootstrap import Engine, service_clients
-from sync.clock import SystemClock
-from sync.connectors import StaticTokenProvider
 from sync.entrypoints.dependencies import Dependencies, use_dependencies
+from sync.entrypoints.sandbox_engine import open_sandbox_engine
 from sync.entrypoints.status_link import StatusLinks
 from sync.ports import IdempotencyStore, WorkLedger, WorkQueue
-from sync.settings import RunLimits, SyncApiSettings
+from sync.settings import SyncApiSettings
 from sync.store import StateStore
 from tests.fakes.store import InMemoryStateStore
 from tests.fakes.work import InMemoryIdempotencyStore, InMemoryWorkLedger, InMemoryWorkQueue
@@ -181,32 +177,10 @@ async def open_app(
     api: SyncApiSettings | None = None,
 ) -> App:
     """Compose the sandbox, the engine and the API's ports, and hand them to the app."""
-    settings = SandboxSettings(records=records)
-    bc_app = business_central.create_app(seed=settings.seed, records=records)
-    dataverse_app = dataverse.create_app(seed=settings.seed, records=records)
-    apps = build_apps(settings, business_central_app=bc_app, dataverse_app=dataverse_app)
-    tokens = StaticTokenProvider(lambda scope: apps.token_issuer.issue("sandbox-client", scope))
-    bc_client, dataverse_client = service_clients(
-        bc_root=f"{BC_HOST}/v2.0/{settings.tenant_id}/{settings.environment}/api",
-        dataverse_url=settings.auth.dataverse_audience,
-        tokens=tokens,
-        transports=(
-            httpx.ASGITransport(app=apps.business_central),
-            httpx.ASGITransport(app=apps.dataverse),
-        ),
+    engine, editors = await open_sandbox_engine(
+        records=records, store=store or InMemoryStateStore()
     )
-    state = store or InMemoryStateStore()
-    await state.ensure_tables()
-    engine = Engine(
-        store=state,
-        bc_client=bc_client,
-        dataverse_client=dataverse_client,
-        tenant=settings.tenant_id,
-        environment=settings.environment,
-        limits=RunLimits(),
-        clock=SystemClock(),
-    )
-    companies = bc_app.state.bc.company_ids()
+    companies = editors.bc.company_ids()
     link_clock = MovableClock()
     dependencies = Dependencies(
         engine=engine,
@@ -223,8 +197,8 @@ async def open_app(
     return App(
         functions=functions,
         dependencies=dependencies,
-        bc=bc_app.state.bc,
-        dataverse=dataverse_app.state.dataverse,
+        bc=editors.bc,
+        dataverse=editors.dataverse,
         link_clock=link_clock,
         companies=list(dependencies.companies),
     )

@@ -4,8 +4,10 @@ import asyncio
 
 import pytest
 
+from sync.bootstrap import open_state_store
 from sync.entrypoints.cli import main
 from sync.entrypoints.sandbox_engine import open_sandbox_engine
+from sync.settings import SqliteTarget
 
 
 @pytest.fixture
@@ -15,7 +17,8 @@ def sandbox(tmp_path):
 
     async def opener():
         if "engine" not in opened:
-            engine, editors = await open_sandbox_engine(records=8, state_path=tmp_path / "s.db")
+            store = open_state_store(SqliteTarget(path=tmp_path / "s.db"))
+            engine, editors = await open_sandbox_engine(records=8, store=store)
             opened.update(engine=engine, editors=editors)
         return _Reusable(opened["engine"])
 
