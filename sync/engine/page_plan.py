@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sync.engine.coupling_index import CouplingIndex
+from sync.engine.fields import read_bc, read_dataverse, same_value
 from sync.engine.matching import Matcher
 from sync.engine.operation import Operation, OperationKind
 from sync.engine.planner import PlanContext, plan_change
@@ -34,7 +35,12 @@ async def plan_page(
     seen = {} if seen is None else seen
     records = [r for r in records if r.version is None or seen.get(_key(side, r.id)) != r.version]
     couplings = {r.id: index.find(side, r.id) for r in records}
-    known = [r for r in records if _already_synced(r, couplings[r.id], side)]
+    known = [
+        r
+        for r in records
+        if _already_synced(r, couplings[r.id], side)
+        or _matches_base(context, r, couplings[r.id], side)
+    ]
     pending = [r for r in records if r not in known]
     partner_ids = [_partner_id(c, side) for r in pending if (c := couplings[r.id]) is not None]
     partners: dict[str, Record] = {}
@@ -42,7 +48,7 @@ async def plan_page(
         async for partner in sides[side.other].read_by_ids(context.mapping, partner_ids):
             partners[partner.id.lower()] = partner
             seen[_key(side.other, partner.id)] = partner.version
-    operations = [_unchanged(context, side, couplings[r.id]) for r in known]
+    operations = [_unchanged(context, side, couplings[r.id], r) for r in known]
     for record in pending:
         coupling = couplings[record.id]
         found = partners.get(_partner_id(coupling, side).lower()) if coupling else None
@@ -78,8 +84,34 @@ def _already_synced(record: Record, coupling: Coupling | None, side: Side) -> bo
     return stored == record.version
 
 
-def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> Operation:
+def _matches_base(
+    context: PlanContext, record: Record, coupling: Coupling | None, side: Side
+) -> bool:
+    # Nothing on this side differs from what was last synced (our own echo, or an edit of
+    # unmapped fields): there is nothing to carry across, so the partner need not be read.
+    # A change on the partner's side is planned when that side's change is read.
+    if coupling is None or record.deleted:
+        return False
+    base = coupling.base_bc if side is Side.BC else coupling.base_dataverse
+    for field in context.mapping.fields:
+        name = field.bc_field if side is Side.BC else field.dataverse_field
+        if not field.enabled or name is None:
+            continue
+        if side is Side.BC:
+            value = read_bc(field, record.values)
+        else:
+            value = read_dataverse(field, record.values, context.lookups)
+        if name not in base or not same_value(base[name], value):
+            return False
+    return True
+
+
+def _unchanged(
+    context: PlanContext, side: Side, coupling: Coupling | None, record: Record
+) -> Operation:
     assert coupling is not None  # noqa: S101 - only coupled records are already synced
+    # Remember the version just read, so the next read of it needs no comparison at all.
+    on_bc = side is Side.BC
     return Operation(
         kind=OperationKind.UNCHANGED,
         mapping=context.mapping.name,
@@ -88,6 +120,6 @@ def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> O
         dataverse_id=coupling.dataverse_id,
         base_bc=coupling.base_bc,
         base_dataverse=coupling.base_dataverse,
-        bc_version=coupling.bc_version,
-        dataverse_version=coupling.dataverse_version,
+        bc_version=record.version if on_bc else coupling.bc_version,
+        dataverse_version=coupling.dataverse_version if on_bc else record.version,
     )

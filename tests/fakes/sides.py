@@ -51,6 +51,7 @@ class InMemorySide:  # implements SideGateway
         self.fail_names: dict[str, ErrorClass] = {}
         self.write_calls = 0
         self.base_currency: str | None = None
+        self.id_reads = 0
         self.writes: list[WriteRequest] = []
 
     def table(self, mapping: TableMapping) -> dict[str, Record]:
@@ -104,6 +105,7 @@ class InMemorySide:  # implements SideGateway
             yield ChangePage(records=tuple(rows[start : start + self.page_size]), delta_token=token)
 
     async def read_by_ids(self, mapping: TableMapping, ids: Sequence[str]) -> AsyncIterator[Record]:
+        self.id_reads += 1
         table = self.table(mapping)
         for record_id in ids:
             if record_id in table:
@@ -157,8 +159,10 @@ class InMemorySide:  # implements SideGateway
                 error_message="gone",
             )
         record = self.put(mapping, _stored_values(request.values), request.record_id)
+        # Like UpsertMultiple, Dataverse bulk writes answer without the new version.
+        version = record.version if self.side is Side.BC else None
         return WriteOutcome(
-            index=index, record_id=record.id, version=record.version, modified_at=record.modified_at
+            index=index, record_id=record.id, version=version, modified_at=record.modified_at
         )
 
 
