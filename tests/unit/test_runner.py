@@ -247,8 +247,10 @@ async def test_progress_is_reported_per_page_when_a_callback_is_given(world):
 
 
 async def test_echo_of_own_write_needs_no_partner_read_when_values_equal_base(world):
-    """The Dataverse pass of a full sync reads back the rows the BC pass just wrote (their
-    versions are unknown: bulk writes return none); equal to the base, they need no BC read."""
+    """Bulk writes return no versions, so the Dataverse pass reads the new rows back.
+
+    Equal to the base, they are unchanged without reading their BC partners.
+    """
     world.seed(5)
     result = await world.run(RunMode.FULL)
     assert result.by_mapping["CUSTOMER"].unchanged == 5
