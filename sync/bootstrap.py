@@ -94,8 +94,11 @@ class Engine:
     progress: Callable[[str, Side, int], None] | None = None
     dataverse_environment: DataverseEnvironment = field(default_factory=DataverseEnvironment)
 
-    def runner(self, company_id: str) -> Runner:
-        """A runner for one BC company against the Dataverse environment."""
+    def runner(self, company_id: str, *, new_run_id: Callable[[], str] | None = None) -> Runner:
+        """A runner for one BC company against the Dataverse environment.
+
+        ``new_run_id`` fixes the id of its runs (a run announced before it starts).
+        """
         scope = Scope(tenant=self.tenant, environment=self.environment, company_id=company_id)
         bc = BusinessCentralConnector(self.bc_client, scope, batch_size=self.limits.bc_batch_size)
         dataverse = DataverseConnector(
@@ -120,6 +123,7 @@ class Engine:
             ),
             clock=self.clock,
             options=replace(run_options(self.limits), progress=self.progress),
+            new_run_id=new_run_id,
         )
 
     async def close(self) -> None:

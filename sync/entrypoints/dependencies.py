@@ -11,31 +11,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from azure.core.credentials_async import AsyncTokenCredential
-from azure.data.tables.aio import TableServiceClient
-from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+from sync.settings import SyncApiSettings, get_settings
 
-from sync.bootstrap import Engine, open_engine
-from sync.clock import SystemClock
-from sync.engine.runner import Runner
-from sync.entrypoints.status_link import StatusLinks
-from sync.errors import ConfigError
-from sync.models import Side
-from sync.ports import IdempotencyStore, WorkLedger, WorkQueue
-from sync.settings import (
-    Settings,
-    SqliteTarget,
-    SyncApiSettings,
-    TableConnectionTarget,
-    TableIdentityTarget,
-    get_settings,
-    resolve_store,
-)
-from sync.store.storage_work_queue import StorageQueueWorkQueue
-from sync.store.table_idempotency import TableIdempotencyStore
-from sync.store.table_work_ledger import TableWorkLedger
+if TYPE_CHECKING:
+    # Types only: the engine and its adapters load when the first trigger needs them.
+    from sync.bootstrap import Engine
+    from sync.engine.runner import Runner
+    from sync.entrypoints.status_link import StatusLinks
+    from sync.ports import IdempotencyStore, WorkLedger, WorkQueue
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -66,20 +51,7 @@ class Dependencies:
 
     def runner(self, company: str, *, run_id: str | None = None) -> Runner:
         """A runner for one company; with ``run_id`` its next run gets that id."""
-        runner = self.engine.runner(company)
-        if run_id is None:
-            return runner
-        # Engine.runner cannot fix the run id: rebuild the runner over the same parts.
-        parts = runner.parts
-        return Runner(
-            scope=parts.scope,
-            bc=parts.sides[Side.BC],
-            dataverse=parts.sides[Side.DATAVERSE],
-            stores=parts.stores,
-            clock=parts.clock,
-            options=parts.options,
-            new_run_id=lambda: run_id,
-        )
+        return self.engine.runner(company, new_run_id=(lambda: run_id) if run_id else None)
 
     async def close(self) -> None:
         """Close the engine and every extra resource."""
@@ -117,6 +89,10 @@ async def get_dependencies() -> Dependencies:
     if _provider.current is not None:
         return _provider.current
     if _provider.opening is None:
+        # The adapters (Azure SDKs, msal, httpx) load here, not at import: a cold start only
+        # pays for them when a trigger first needs them.
+        from sync.entrypoints.production import open_dependencies  # noqa: PLC0415
+
         _provider.opening = asyncio.ensure_future(open_dependencies(get_settings()))
     opening = _provider.opening
     try:
@@ -125,73 +101,3 @@ async def get_dependencies() -> Dependencies:
         if _provider.current is None and opening.done():
             _provider.opening = None  # failed: a fixed setting or a store back up counts next time
     return _provider.current
-
-
-async def open_dependencies(settings: Settings) -> Dependencies:
-    """Open the production dependencies: the engine, Table Storage and the work queue.
-
-    Raises:
-        ConfigError: A setting is missing; the message names it.
-    """
-    signing_key = settings.require_status_signing_key()
-    bc, _, _ = settings.require_services()
-    target = resolve_store(settings, host="functions")
-    if isinstance(target, SqliteTarget):  # resolve_store refuses it in the Functions host
-        raise ConfigError("the Functions app keeps its state in Table Storage, not SQLite")
-    service, credential = _table_service(target)
-    idempotency = TableIdempotencyStore(service=service, table_prefix=target.table_prefix)
-    ledger = TableWorkLedger(service=service, table_prefix=target.table_prefix)
-    queue = _work_queue(settings)
-    engine = await open_engine(settings, host="functions")
-    await idempotency.ensure_table()
-    await ledger.ensure_table()
-    await queue.ensure_queue()
-    closers: list[Closer] = [service.close, queue.close]
-    if credential is not None:
-        closers.append(credential.close)
-    return Dependencies(
-        engine=engine,
-        companies=bc.companies,
-        work_queue=queue,
-        idempotency=idempotency,
-        ledger=ledger,
-        api=settings.api,
-        status_links=StatusLinks(
-            key=signing_key,
-            lifetime=timedelta(seconds=settings.api.status_link_seconds),
-            clock=SystemClock(),
-        ),
-        closers=closers,
-    )
-
-
-def _credential(client_id: str | None) -> AsyncTokenCredential:
-    if client_id:
-        return ManagedIdentityCredential(client_id=client_id)
-    return DefaultAzureCredential()
-
-
-def _table_service(
-    target: TableConnectionTarget | TableIdentityTarget,
-) -> tuple[TableServiceClient, AsyncTokenCredential | None]:
-    if isinstance(target, TableConnectionTarget):
-        conn = target.connection_string.get_secret_value()
-        return TableServiceClient.from_connection_string(conn), None
-    credential = _credential(target.client_id)
-    return TableServiceClient(endpoint=target.endpoint, credential=credential), credential
-
-
-def _work_queue(settings: Settings) -> StorageQueueWorkQueue:
-    """The queue the ``process_work`` trigger listens to: the host's own storage account."""
-    connection = settings.host_storage
-    if connection is not None and connection.get_secret_value():
-        return StorageQueueWorkQueue.from_connection_string(connection.get_secret_value())
-    url = settings.host_storage_queue_uri
-    if url is None and settings.host_storage_account:
-        url = f"https://{settings.host_storage_account}.queue.core.windows.net"
-    if url is None:
-        raise ConfigError(
-            "No work queue: set AzureWebJobsStorage (or AzureWebJobsStorage__accountName or "
-            "AzureWebJobsStorage__queueServiceUri for a managed identity)"
-        )
-    return StorageQueueWorkQueue.from_account_url(url, _credential(settings.host_storage_client_id))

@@ -29,8 +29,7 @@ from sync.entrypoints.id_sync import read_records, recover_creates, sync_records
 from sync.entrypoints.work_message import PageWork, SplitWork, item_id
 from sync.mappings.configuration import load_configuration
 from sync.models import ErrorClass, Record, RecordError, RunCounters, RunStatus, TableMapping
-from sync.models.work import WorkResult
-from sync.store.storage_work_queue import MAX_MESSAGE_CHARS
+from sync.models.work import MAX_MESSAGE_CHARS, WorkResult
 
 log = logging.getLogger("sync").getChild("fan_out")
 

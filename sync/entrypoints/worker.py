@@ -16,7 +16,7 @@ from sync.entrypoints.dependencies import Dependencies, get_dependencies
 from sync.entrypoints.fan_out import give_up_page, give_up_split, split_stage, sync_page
 from sync.entrypoints.incremental_run import fail_run, run_incremental
 from sync.entrypoints.work_message import PageWork, RunWork, SplitWork, parse_work
-from sync.store.storage_work_queue import WORK_QUEUE
+from sync.models.work import WORK_QUEUE
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves __init__ unannotated
 log = logging.getLogger("sync").getChild("worker")

@@ -60,3 +60,10 @@ class RunProgress(FrozenModel):
         """Results of the items the stages wait for (strays of a superseded listing left out)."""
         expected = {i for s in self.stages for i in (s.item_ids or ())}
         return [r for r in self.results if r.item_id in expected]
+
+
+WORK_QUEUE = "sync-work"
+"""The queue long operations go through; ``<name>-poison`` receives what failed too often."""
+
+MAX_MESSAGE_CHARS = 48 * 1024
+"""Storage queue messages hold 64 KiB; base64 makes text a third longer."""

@@ -17,12 +17,7 @@ from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient
 
 from sync.errors import ConfigError, StoreError
-
-WORK_QUEUE = "sync-work"
-"""The queue long operations go through; ``<name>-poison`` receives what failed too often."""
-
-MAX_MESSAGE_CHARS = 48 * 1024
-"""Storage queue messages hold 64 KiB; base64 makes text a third longer."""
+from sync.models.work import MAX_MESSAGE_CHARS, WORK_QUEUE
 
 _CONCURRENT_SENDS = 16
 
