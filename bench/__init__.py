@@ -1,0 +1,17 @@
+"""Benchmarks of the sync engine against the sandbox served over loopback HTTP.
+
+`python -m bench` starts the sandbox in its own process with modelled server costs and the
+service-protection limits switched on, drives the real engine (and a per-record baseline)
+through the scenarios of issue 8, and writes the results to `BENCHMARKS.md`:
+
+- `costs`: the modelled server costs and limits, and the `python -m sandbox serve` arguments;
+- `ceiling`: the best records/s those limits allow, in closed form;
+- `served`: the sandbox subprocess; `control`: its control planes (seed, edit, counters);
+- `workload`: the bench mapping set and the data changes of each scenario;
+- `harness`: the engine composed against the served sandbox;
+- `scenarios`: one size's scenarios; `baseline`: the one-request-per-record strategy;
+- `tally`: request counts per side; `memory`: peak RSS; `capacity`: the sandbox alone;
+- `cold_start`: `import function_app` time; `report`: the Markdown table.
+"""
+
+from __future__ import annotations
