@@ -35,13 +35,14 @@ async def plan_page(
     seen = {} if seen is None else seen
     records = [r for r in records if r.version is None or seen.get(_key(side, r.id)) != r.version]
     couplings = {r.id: index.find(side, r.id) for r in records}
-    known = [
-        r
-        for r in records
-        if _already_synced(r, couplings[r.id], side)
-        or _matches_base(context, r, couplings[r.id], side)
-    ]
-    pending = [r for r in records if r not in known]
+    known: list[Record] = []
+    pending: list[Record] = []
+    for record in records:  # one pass: comparing models with "in" would be quadratic
+        coupling = couplings[record.id]
+        settled = _already_synced(record, coupling, side) or _matches_base(
+            context, record, coupling, side
+        )
+        (known if settled else pending).append(record)
     partner_ids = [_partner_id(c, side) for r in pending if (c := couplings[r.id]) is not None]
     partners: dict[str, Record] = {}
     if partner_ids:
