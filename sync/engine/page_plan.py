@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.fields import read_bc, read_dataverse, same_value
@@ -25,11 +26,18 @@ async def plan_page(
     index: CouplingIndex,
     matcher: Matcher | None = None,
     seen: Seen | None = None,
+    synced_since: datetime | None = None,
+    full: bool = False,
 ) -> list[Operation]:
     """One operation per record worth planning, reading each coupled partner once.
 
     A record whose version equals its coupling's (re-read through the overlap window, or a
-    redelivered work item) is unchanged without reading its partner. A record this run already
+    redelivered work item) is unchanged without reading its partner; so is one still equal to
+    the base of a pair this run synced (at or after ``synced_since``), our own echo. A pair
+    synced before is merged with its partner, so a partner deleted since is noticed; a full
+    sync (``full``) checks every pair synced before it that way, also when its version is known,
+    because BC reports no deletions otherwise. A record
+    this run already
     read, unchanged, as the partner of the other side's change was merged then and is left out.
     """
     seen = {} if seen is None else seen
@@ -39,9 +47,9 @@ async def plan_page(
     pending: list[Record] = []
     for record in records:  # one pass: comparing models with "in" would be quadratic
         coupling = couplings[record.id]
-        settled = _already_synced(record, coupling, side) or _matches_base(
-            context, record, coupling, side
-        )
+        in_run = _synced_in_run(coupling, synced_since)
+        same_version = _already_synced(record, coupling, side) and (in_run or not full)
+        settled = same_version or (in_run and _matches_base(context, record, coupling, side))
         (known if settled else pending).append(record)
     partner_ids = [_partner_id(c, side) for r in pending if (c := couplings[r.id]) is not None]
     partners: dict[str, Record] = {}
@@ -83,6 +91,11 @@ def _already_synced(record: Record, coupling: Coupling | None, side: Side) -> bo
         return False
     stored = coupling.bc_version if side is Side.BC else coupling.dataverse_version
     return stored == record.version
+
+
+def _synced_in_run(coupling: Coupling | None, since: datetime | None) -> bool:
+    synced = coupling.last_synced_at if coupling is not None else None
+    return since is not None and synced is not None and synced >= since
 
 
 def _matches_base(

@@ -197,6 +197,8 @@ class Runner:
                 index=index,
                 matcher=matcher,
                 seen=seen,
+                synced_since=result.run.started_at,
+                full=full,
             )
             if isinstance(couplings, PlannedCouplings):
                 result.plan.extend(operations)

@@ -255,3 +255,15 @@ async def test_echo_of_own_write_needs_no_partner_read_when_values_equal_base(wo
     result = await world.run(RunMode.FULL)
     assert result.by_mapping["CUSTOMER"].unchanged == 5
     assert world.bc.id_reads == 0
+
+
+async def test_full_sync_notices_bc_deletion_when_dataverse_row_is_unchanged(world):
+    mapping = CUSTOMER.model_copy(update={"deletion_policy": DeletionPolicy.PROPAGATE})
+    await world.state.mappings.save_mappings(SCOPE.key, MappingSet(mappings=(CURRENCY, mapping)))
+    world.seed(3)
+    await world.run(RunMode.FULL)
+    gone = next(iter(world.bc.tables["customers"]))
+    world.bc.remove(mapping, gone)
+    result = await world.run(RunMode.FULL)
+    assert result.by_mapping["CUSTOMER"].deleted == 1
+    assert dataverse_id_for(SCOPE.key, "CUSTOMER", gone) not in world.dataverse.tables["accounts"]
