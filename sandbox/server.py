@@ -394,7 +394,9 @@ def _bind_all(host: str, ports: Mapping[str, int]) -> dict[str, socket.socket]:
     bound: dict[str, socket.socket] = {}
     try:
         for name, port in ports.items():
-            bound[name] = socket.socket(family, socket.SOCK_STREAM)
+            # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+            # without it every small response waits ~40 ms for a delayed ACK (Nagle).
+            bound[name] = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             bound[name].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             bound[name].bind((host, port))
     except OSError:

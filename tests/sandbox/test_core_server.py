@@ -17,6 +17,7 @@ from sandbox.server import (
     LoopbackServers,
     SandboxSettings,
     ServedApp,
+    _bind_all,
     build_apps,
 )
 
@@ -185,3 +186,13 @@ async def test_loopback_servers_start_nothing_when_a_port_is_taken():
             await servers.start()
 
     assert servers.ports == {}
+
+
+def test_bound_sockets_say_tcp_so_accepted_connections_get_nodelay():
+    # asyncio switches Nagle off (TCP_NODELAY) only on sockets created with IPPROTO_TCP; with
+    # proto 0 every small response over loopback waits for a delayed ACK (~40 ms).
+    sockets = _bind_all("127.0.0.1", {"one": 0})
+    try:
+        assert sockets["one"].proto == socket.IPPROTO_TCP
+    finally:
+        sockets["one"].close()
