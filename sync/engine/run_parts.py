@@ -42,6 +42,8 @@ class RunOptions:
     failures_before_skip: int = 2
     max_deletion_share: float = 0.2
     time_budget: timedelta = timedelta(minutes=8)
+    pages_in_flight: int = 2
+    """Pages of one side whose writes may run at once (the next page is read meanwhile)."""
     progress: Callable[[str, Side, int], None] | None = None
     """Told after each applied page: mapping, side read, records so far (for a progress display)."""
 

@@ -18,9 +18,10 @@ from sync.engine.coupling_index import CouplingIndex
 from sync.engine.dry_run import PlannedCouplings
 from sync.engine.matching import Matcher
 from sync.engine.page import DeletionGuardError, PageApplier
+from sync.engine.page_pipeline import PagePipeline
 from sync.engine.page_plan import Seen, plan_page
 from sync.engine.planner import PlanContext
-from sync.engine.recording import RecordingContext, bc_base_fields
+from sync.engine.recording import Recorded, RecordingContext, bc_base_fields
 from sync.engine.run_parts import (
     RunnerParts,
     RunOptions,
@@ -34,6 +35,7 @@ from sync.engine.watermark_progress import WatermarkProgress
 from sync.errors import ConnectorError
 from sync.mappings.configuration import load_configuration
 from sync.models import (
+    ChangePage,
     Direction,
     MappingSet,
     RunCounters,
@@ -186,25 +188,11 @@ class Runner:
                 couplings=index,
                 lookups=context.lookups,
             )
-        done = 0
         pages = self._parts.sides[side].read_changes(mapping, since=since, delta_token=token)
-        async for page in pages:
-            operations = await plan_page(
-                context,
-                side,
-                page.records,
-                sides=self._parts.sides,
-                index=index,
-                matcher=matcher,
-                seen=seen,
-                synced_since=result.run.started_at,
-                full=full,
-            )
-            if isinstance(couplings, PlannedCouplings):
-                result.plan.extend(operations)
-                couplings.add(operations)
-                continue
-            recorded = await applier.apply(operations)
+        done = 0
+
+        def page_done(page: ChangePage, recorded: Recorded) -> None:
+            nonlocal done
             result.errors.extend(recorded.errors)
             result.count(mapping.name, recorded.counters)
             done += len(page.records)
@@ -218,11 +206,39 @@ class Runner:
             if self._parts.options.progress is not None:
                 self._parts.options.progress(mapping.name, side, done)
             progress.observe(page, failed=recorded.transient_failures)
-            if self._parts.clock.now() - result.run.started_at > self._parts.options.time_budget:
-                progress.interrupted()
-                break
+
+        pipeline = PagePipeline(depth=self._parts.options.pages_in_flight, on_done=page_done)
+        try:
+            async for page in pages:
+                if pipeline.holds_any(page.records):
+                    await pipeline.drain()
+                operations = await plan_page(
+                    context,
+                    side,
+                    page.records,
+                    sides=self._parts.sides,
+                    index=index,
+                    matcher=matcher,
+                    seen=seen,
+                    synced_since=result.run.started_at,
+                    full=full,
+                )
+                if isinstance(couplings, PlannedCouplings):
+                    result.plan.extend(operations)
+                    couplings.add(operations)
+                    continue
+                await pipeline.start(page, applier.apply(operations))
+                if self._past_budget(result):
+                    progress.interrupted()
+                    break
+            await pipeline.drain()
+        finally:
+            await pipeline.close()
         if not result.run.dry_run:
             await self._parts.stores.watermarks.save_watermark(progress.next_watermark())
+
+    def _past_budget(self, result: RunResult) -> bool:
+        return self._parts.clock.now() - result.run.started_at > self._parts.options.time_budget
 
     def _recording_facts(self, run_id: str, mapping: TableMapping) -> RecordingContext:
         return RecordingContext(

@@ -15,6 +15,7 @@ from sync.models import (
     RunStatus,
     Side,
 )
+from tests.fakes.sides import InMemorySide
 from tests.fakes.world import CURRENCY, CUSTOMER, MAPPINGS, SCOPE, World
 
 
@@ -267,3 +268,27 @@ async def test_full_sync_notices_bc_deletion_when_dataverse_row_is_unchanged(wor
     result = await world.run(RunMode.FULL)
     assert result.by_mapping["CUSTOMER"].deleted == 1
     assert dataverse_id_for(SCOPE.key, "CUSTOMER", gone) not in world.dataverse.tables["accounts"]
+
+
+class ReadingFirstRecordTwice(InMemorySide):
+    """Returns the first record again on the second page, as when it changed while a run paged."""
+
+    async def read_changes(self, mapping, *, since, delta_token):
+        first = None
+        async for page in super().read_changes(mapping, since=since, delta_token=delta_token):
+            if first is None:
+                first = page.records[0]
+                yield page
+            else:
+                yield page.model_copy(update={"records": (first, *page.records)})
+
+
+async def test_record_read_again_while_its_page_is_still_writing_is_created_once(world):
+    world.dataverse = ReadingFirstRecordTwice(Side.DATAVERSE, world.clock, page_size=7)
+    for n in range(10):
+        world.dataverse.put(CUSTOMER, {"name": f"Account {n}", "address1_city": "Aarhus"})
+
+    result = await world.run(RunMode.FULL)
+
+    assert result.run.counters.inserted == 10
+    assert len(world.bc.tables["customers"]) == 10
