@@ -1,47 +1,100 @@
-"""The couplings of one mapping held in memory for a run: the only state that grows with size."""
+"""The couplings of one mapping held in memory for a run: the only state that grows with size.
+
+A parsed ``Coupling`` costs about 4 KB (two base dicts, fifteen value strings, its own copy of
+the scope, pydantic's bookkeeping), so 100,000 of them would be 400 MB. The index keeps each as
+its compact JSON instead (defaults, scope and mapping left out: under 1 KB) and parses it again
+when a record of that pair is read, which happens once or twice per pair and run.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sync.models import Coupling, Side
 from sync.ports import CouplingStore
 
+_SHARED = {"scope", "mapping"}
+
 
 class CouplingIndex:
-    """Couplings of one mapping by BC id and by Dataverse id (ids compared lower-case)."""
+    """Couplings of one mapping by BC id and by Dataverse id (ids compared lower-case).
 
-    def __init__(self, couplings: Iterable[Coupling] = ()) -> None:
-        self._by_bc: dict[str, Coupling] = {}
-        self._by_dataverse: dict[str, Coupling] = {}
+    Args:
+        couplings: The couplings to start with, all of one scope and mapping.
+        scope: The scope every coupling belongs to (taken from the first one when omitted).
+        mapping: The mapping every coupling belongs to (likewise).
+    """
+
+    def __init__(
+        self, couplings: Iterable[Coupling] = (), *, scope: str = "", mapping: str = ""
+    ) -> None:
+        self._scope, self._mapping = scope, mapping
+        self._head: bytes | None = None
+        self._by_bc: dict[str, bytes] = {}
+        self._bc_by_dataverse: dict[str, str] = {}
         self.put(couplings)
 
     @classmethod
     async def load(cls, store: CouplingStore, scope: str, mapping: str) -> CouplingIndex:
-        """Read every coupling of the mapping from the store."""
-        return cls([coupling async for coupling in store.load_couplings(scope, mapping)])
+        """Read every coupling of the mapping from the store, one at a time."""
+        index = cls(scope=scope, mapping=mapping)
+        async for coupling in store.load_couplings(scope, mapping):
+            index.put((coupling,))
+        return index
 
     def __len__(self) -> int:
         return len(self._by_bc)
 
     def find(self, side: Side, record_id: str) -> Coupling | None:
         """The coupling of a record of ``side``, or None."""
-        index = self._by_bc if side is Side.BC else self._by_dataverse
-        return index.get(record_id.lower())
+        key = record_id.lower()
+        if side is Side.DATAVERSE:
+            found = self._bc_by_dataverse.get(key)
+            if found is None:
+                return None
+            key = found
+        raw = self._by_bc.get(key)
+        return None if raw is None else self._parse(raw)
 
     def put(self, couplings: Iterable[Coupling]) -> None:
-        """Add or replace couplings (a re-coupled id drops its old pairing)."""
+        """Add or replace couplings (a re-coupled id drops its old pairing).
+
+        Raises:
+            ValueError: A coupling of another scope or mapping than the index's.
+        """
         for coupling in couplings:
+            self._adopt(coupling)
             self.remove([coupling])
-            self._by_bc[coupling.bc_id.lower()] = coupling
-            self._by_dataverse[coupling.dataverse_id.lower()] = coupling
+            bc_key = coupling.bc_id.lower()
+            self._by_bc[bc_key] = coupling.model_dump_json(
+                exclude=_SHARED, exclude_defaults=True
+            ).encode()
+            self._bc_by_dataverse[coupling.dataverse_id.lower()] = bc_key
 
     def remove(self, couplings: Iterable[Coupling]) -> None:
         """Forget couplings, by either id."""
         for coupling in couplings:
-            old = self._by_bc.pop(coupling.bc_id.lower(), None)
+            bc_key = coupling.bc_id.lower()
+            old = self._by_bc.pop(bc_key, None)
             if old is not None:
-                self._by_dataverse.pop(old.dataverse_id.lower(), None)
-            old = self._by_dataverse.pop(coupling.dataverse_id.lower(), None)
-            if old is not None:
-                self._by_bc.pop(old.bc_id.lower(), None)
+                self._bc_by_dataverse.pop(self._parse(old).dataverse_id.lower(), None)
+            old_bc = self._bc_by_dataverse.pop(coupling.dataverse_id.lower(), None)
+            if old_bc is not None:
+                self._by_bc.pop(old_bc, None)
+
+    def _adopt(self, coupling: Coupling) -> None:
+        if not self._scope and not self._mapping and not self._by_bc:
+            self._scope, self._mapping = coupling.scope, coupling.mapping
+        if (coupling.scope, coupling.mapping) != (self._scope, self._mapping):
+            raise ValueError(
+                f"coupling {coupling.bc_id} of {coupling.scope}/{coupling.mapping} does not "
+                f"belong in the index of {self._scope}/{self._mapping}"
+            )
+
+    def _parse(self, raw: bytes) -> Coupling:
+        # Put the shared fields back in front: '{"bc_id":…}' -> '{"scope":…,"mapping":…,"bc_id":…}'.
+        if self._head is None:
+            shared = json.dumps({"scope": self._scope, "mapping": self._mapping})
+            self._head = shared[:-1].encode() + b","
+        return Coupling.model_validate_json(self._head + raw[1:])
