@@ -292,3 +292,28 @@ async def test_record_read_again_while_its_page_is_still_writing_is_created_once
 
     assert result.run.counters.inserted == 10
     assert len(world.bc.tables["customers"]) == 10
+
+
+class CountingPuts:
+    """A coupling store that counts the couplings written."""
+
+    def __init__(self, inner):
+        self.inner, self.written = inner, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def put_couplings(self, couplings):
+        self.written += len(couplings)
+        await self.inner.put_couplings(couplings)
+
+
+async def test_full_sync_writes_each_new_coupling_once_when_its_echo_is_read_back(world):
+    world.seed(10)
+    world.state.couplings = CountingPuts(world.state.couplings)
+
+    result = await world.run(RunMode.FULL)
+
+    assert result.run.counters.inserted == 12
+    assert result.run.counters.unchanged >= 10  # the ten accounts read back on the Dataverse side
+    assert world.state.couplings.written == 12
