@@ -41,6 +41,7 @@ from sync.connectors.business_central_payload import (
 )
 from sync.connectors.service_client import ServiceClient
 from sync.connectors.service_error import ServiceErrorDetail, read_error_payload
+from sync.cooperative import in_slices
 from sync.errors import ConfigError, ConnectorError, PermanentConnectorError
 from sync.models import ErrorClass, JsonScalar, WriteKind, WriteOutcome, WriteRequest
 
@@ -123,12 +124,15 @@ class BusinessCentralBatchWriter:
         """
         outcomes: list[WriteOutcome | None] = [None] * len(requests)
         items: list[_Item] = []
-        for index, request in enumerate(requests):
-            item = self._item(entity, index, request)
-            if isinstance(item, WriteOutcome):
-                outcomes[index] = item
-            else:
-                items.append(item)
+        index = 0
+        async for some in in_slices(requests):
+            for request in some:
+                item = self._item(entity, index, request)
+                if isinstance(item, WriteOutcome):
+                    outcomes[index] = item
+                else:
+                    items.append(item)
+                index += 1
         try:
             async with asyncio.TaskGroup() as group:
                 for start in range(0, len(items), self._batch_size):

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sync.cooperative import in_slices
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.operation import Operation
 from sync.models import Coupling, Record, Side, TableMapping, WriteKind
@@ -39,11 +40,13 @@ class CreateGuard:
 
     async def record_intents(self, operations: Sequence[Operation], *, now: datetime) -> None:
         """Before sending BC creates: remember each one, so a lost outcome can be recovered."""
-        intents = [
-            self._intent(op, now)
-            for op in operations
-            if _creates_in_bc(op) and op.dataverse_id is not None
-        ]
+        intents = []
+        async for chunk in in_slices(operations):
+            intents += [
+                self._intent(op, now)
+                for op in chunk
+                if _creates_in_bc(op) and op.dataverse_id is not None
+            ]
         if intents:
             await self._store.put_couplings(intents)
 

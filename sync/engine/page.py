@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sync.cooperative import in_slices
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.create_guard import CreateGuard
 from sync.engine.operation import Operation, OperationKind
@@ -59,9 +60,12 @@ class PageApplier:
         await self._create_guard.record_intents(operations, now=self._recording.now)
         outcomes = await self._write_all(operations)
         recorded = Recorded()
-        for position, operation in enumerate(operations):
-            existing = self._existing(operation)
-            record_operation(self._recording, operation, existing, outcomes[position], recorded)
+        position = 0
+        async for chunk in in_slices(operations):
+            for operation in chunk:
+                existing = self._existing(operation)
+                record_operation(self._recording, operation, existing, outcomes[position], recorded)
+                position += 1
         await self._save(recorded)
         await self._create_guard.settle(operations, recorded.transient_failures)
         return recorded

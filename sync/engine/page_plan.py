@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from sync.cooperative import in_slices
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.fields import read_bc, read_dataverse, same_value
 from sync.engine.matching import Matcher
@@ -42,15 +43,16 @@ async def plan_page(
     """
     seen = {} if seen is None else seen
     records = [r for r in records if r.version is None or seen.get(_key(side, r.id)) != r.version]
-    couplings = {r.id: index.find(side, r.id) for r in records}
+    couplings: dict[str, Coupling | None] = {}
     known: list[Record] = []
     pending: list[Record] = []
-    for record in records:  # one pass: comparing models with "in" would be quadratic
-        coupling = couplings[record.id]
-        in_run = _synced_in_run(coupling, synced_since)
-        same_version = _already_synced(record, coupling, side) and (in_run or not full)
-        settled = same_version or (in_run and _matches_base(context, record, coupling, side))
-        (known if settled else pending).append(record)
+    async for chunk in in_slices(records):  # one pass: comparing models with "in" is quadratic
+        for record in chunk:
+            coupling = couplings[record.id] = index.find(side, record.id)
+            in_run = _synced_in_run(coupling, synced_since)
+            same_version = _already_synced(record, coupling, side) and (in_run or not full)
+            settled = same_version or (in_run and _matches_base(context, record, coupling, side))
+            (known if settled else pending).append(record)
     partner_ids = [_partner_id(c, side) for r in pending if (c := couplings[r.id]) is not None]
     partners: dict[str, Record] = {}
     if partner_ids:
@@ -58,22 +60,23 @@ async def plan_page(
             partners[partner.id.lower()] = partner
             seen[_key(side.other, partner.id)] = partner.version
     operations = [_unchanged(context, side, couplings[r.id]) for r in known]
-    for record in pending:
-        coupling = couplings[record.id]
-        found = partners.get(_partner_id(coupling, side).lower()) if coupling else None
-        match = None
-        if coupling is None and matcher is not None and not record.deleted:
-            match = matcher.take(record)
-        operations.append(
-            plan_change(
-                context,
-                source=side,
-                record=record,
-                coupling=coupling,
-                counterpart=found,
-                match=match,
+    async for chunk in in_slices(pending):
+        for record in chunk:
+            coupling = couplings[record.id]
+            found = partners.get(_partner_id(coupling, side).lower()) if coupling else None
+            match = None
+            if coupling is None and matcher is not None and not record.deleted:
+                match = matcher.take(record)
+            operations.append(
+                plan_change(
+                    context,
+                    source=side,
+                    record=record,
+                    coupling=coupling,
+                    counterpart=found,
+                    match=match,
+                )
             )
-        )
     return operations
 
 
