@@ -338,6 +338,11 @@ class _Compiler:
         self._fold_case = fold_case
 
     def predicate(self, node: _Node) -> Predicate:
+        if isinstance(node, _Logical) and node.operator == "or":
+            operands = _merged_equalities(node.operands)
+            if len(operands) == 1:
+                return self.predicate(operands[0])
+            return _logical("or", [self.predicate(operand) for operand in operands])
         if isinstance(node, _Logical):
             predicates = [self.predicate(operand) for operand in node.operands]
             return _logical(node.operator, predicates)
@@ -416,6 +421,11 @@ class _Compiler:
             if item.kind != "null":
                 by_kind.setdefault(item.kind, set()).add(self._literal(item))
         checks = [(_coercer(kind, self._fold_case), values) for kind, values in by_kind.items()]
+        if len(checks) == 1:
+            ((coerce, values),) = checks
+            return lambda row: (
+                accepts_null if (raw := getter(row)) is None else coerce(raw) in values
+            )
 
         def contained(row: Row) -> bool:
             raw = getter(row)
@@ -424,6 +434,37 @@ class _Compiler:
             return any(coerce(raw) in values for coerce, values in checks)
 
         return contained
+
+
+def _field_equals_literal(node: _Node) -> tuple[_Field, _Literal] | None:
+    """Return the parts of `field eq literal` (either way round), or None for any other node."""
+    if not isinstance(node, _Comparison) or node.operator != "eq":
+        return None
+    named, literal = node.operands
+    if isinstance(named, _Literal):
+        named, literal = literal, named
+    if isinstance(named, _Field) and isinstance(literal, _Literal):
+        return named, literal
+    return None
+
+
+def _merged_equalities(operands: tuple[_Node, ...]) -> tuple[_Node, ...]:
+    """Fold the `a eq 1 or a eq 2 or …` operands of an `or` into `a in (1, 2, …)`.
+
+    Both answer alike on every row (a null or mistyped value matches neither), but the list is
+    one set lookup per row where the chain is one comparison per literal: a by-id read of 100
+    ids would otherwise cost 100 comparisons on every row it tests.
+    """
+    literals: dict[str, list[_Literal]] = {}
+    others: list[_Node] = []
+    for operand in operands:
+        parts = _field_equals_literal(operand)
+        if parts is None:
+            others.append(operand)
+        else:
+            literals.setdefault(parts[0].path, []).append(parts[1])
+    merged = [_InList((_Field(path),), tuple(items)) for path, items in literals.items()]
+    return (*merged, *others)
 
 
 def _logical(name: str, predicates: list[Predicate]) -> Predicate:
@@ -491,6 +532,21 @@ def _has_or_on_distinct_fields(node: _Node) -> bool:
     return any(_has_or_on_distinct_fields(operand) for operand in node.operands)
 
 
+def _pinned_guids(node: _Node, field: str) -> frozenset[str] | None:
+    if isinstance(node, _Logical) and node.operator == "or":
+        found: set[str] = set()
+        for operand in node.operands:
+            values = _pinned_guids(operand, field)
+            if values is None:
+                return None
+            found |= values
+        return frozenset(found)
+    parts = _field_equals_literal(node)
+    if parts is None or parts[0].path != field or parts[1].kind != "guid":
+        return None
+    return frozenset((parts[1].value,))
+
+
 class FilterExpression:
     """A parsed, compiled `$filter`; build it with `parse_filter`.
 
@@ -498,10 +554,11 @@ class FilterExpression:
         text: the filter text it was parsed from.
     """
 
-    __slots__ = ("_fields", "_matches", "_or_on_distinct_fields", "text")
+    __slots__ = ("_fields", "_matches", "_or_on_distinct_fields", "_tree", "text")
 
     def __init__(self, text: str, tree: _Node, *, case_insensitive: bool) -> None:
         self.text = text
+        self._tree = tree
         self._matches = _Compiler(fold_case=case_insensitive).predicate(tree)
         self._fields = _referenced_fields(tree)
         self._or_on_distinct_fields = _has_or_on_distinct_fields(tree)
@@ -517,6 +574,18 @@ class FilterExpression:
     def or_groups_on_distinct_fields(self) -> bool:
         """Return True when an `or` combines conditions on different fields (BC refuses that)."""
         return self._or_on_distinct_fields
+
+    def pinned_values(self, field: str) -> frozenset[str] | None:
+        """Return the GUIDs a row's `field` must equal, when that is all the filter says.
+
+        `id eq 5d1c…` or `(id eq 5d1c… or id eq 8a0f…) or 2b7e… eq id` pins `id` to those three
+        GUIDs (as lower-case text), so a store can look the rows up instead of testing each
+        one. Anything else (an `and`, `not`, `ne`, a function, another field, a literal that is
+        not a GUID) gives None. `field` is compared exactly, as the evaluator reads row keys.
+        Every matching row holds one of the values, but not every such row need match (its
+        value may have another type), so callers still apply `matches` to the rows they find.
+        """
+        return _pinned_guids(self._tree, field)
 
     def __repr__(self) -> str:
         return f"FilterExpression({self.text!r})"

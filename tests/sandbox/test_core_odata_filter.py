@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -144,6 +145,120 @@ def test_fields_lists_every_referenced_name_when_parsed():
 )
 def test_or_on_distinct_fields_detected_when_present(text, expected):
     assert parse_filter(text).or_groups_on_distinct_fields() is expected
+
+
+OR_ROWS = [
+    {},
+    {"a": None},
+    {"a": 1},
+    {"a": 1.0},
+    {"a": 2.5},
+    {"a": True},
+    {"a": "x"},
+    {"a": "X"},
+    {"a": "z"},
+    {"a": ACCOUNT_ID},
+    {"a": ACCOUNT_ID.upper()},
+    {"a": uuid.UUID(ACCOUNT_ID)},
+    {"a": "2024-01-02T00:00:00Z"},
+    {"a": date(2024, 1, 1)},
+    {"a": {"b": "x"}},
+    {"a": "q", "b": "y"},
+]
+
+
+@pytest.mark.parametrize(
+    ("chain", "negated"),
+    [
+        (
+            "a eq 1 or a eq 2.5 or a eq 'x' or a eq true or a eq null",
+            "not (a ne 1 and a ne 2.5 and a ne 'x' and a ne true and a ne null)",
+        ),
+        (f"a eq {ACCOUNT_ID.upper()} or a eq 'z'", f"not (a ne {ACCOUNT_ID.upper()} and a ne 'z')"),
+        ("a eq 'X' or b eq 'y' or a eq 'z'", "not (a ne 'X' and b ne 'y' and a ne 'z')"),
+        (
+            "a eq 2024-01-02T00:00:00Z or 2024-01-01 eq a",
+            "not (a ne 2024-01-02T00:00:00Z and 2024-01-01 ne a)",
+        ),
+        ("a/b eq 'x' or a/b eq 'y'", "not (a/b ne 'x' and a/b ne 'y')"),
+        (
+            "a eq 'x' or (a eq 'z' or startswith(a,'q'))",
+            "not (a ne 'x' and a ne 'z') or startswith(a,'q')",
+        ),
+    ],
+    ids=[
+        "mixed kinds and null",
+        "guid and string",
+        "two fields",
+        "datetime and date",
+        "path",
+        "nested with a function",
+    ],
+)
+@pytest.mark.parametrize("case_insensitive", [False, True], ids=["exact case", "any case"])
+def test_or_of_equalities_answers_like_its_negated_form_when_compiled_as_a_set(
+    chain, negated, case_insensitive
+):
+    merged = parse_filter(chain, case_insensitive=case_insensitive)
+    reference = parse_filter(negated, case_insensitive=case_insensitive)
+
+    assert [merged.matches(row) for row in OR_ROWS] == [reference.matches(row) for row in OR_ROWS]
+
+
+GUID_A = "5d1c2f00-0000-4000-8000-00000000000a"
+GUID_B = "8a0f3e00-0000-4000-8000-00000000000b"
+GUID_C = "2b7e4d00-0000-4000-8000-00000000000c"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"id eq {GUID_A}", {GUID_A}),
+        (f"id eq {GUID_A} or id eq {GUID_B} or id eq {GUID_A}", {GUID_A, GUID_B}),
+        (f"(id eq {GUID_A} or (id eq {GUID_B})) or (id eq {GUID_C})", {GUID_A, GUID_B, GUID_C}),
+        (f"id eq {GUID_A.upper()} or {GUID_B} eq id", {GUID_A, GUID_B}),
+    ],
+    ids=["one id", "flat or with a repeat", "nested parentheses", "upper case and mirrored"],
+)
+def test_pinned_values_lists_lower_case_guids_when_filter_is_only_ids(text, expected):
+    assert parse_filter(text).pinned_values("id") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"id eq {GUID_A} and number ne 'zzz'",
+        f"(id eq {GUID_A} or id eq {GUID_B}) and number ne 'zzz'",
+        f"id eq {GUID_A} or number eq 'C1'",
+        f"customerId eq {GUID_A}",
+        f"Id eq {GUID_A}",
+        f"id ne {GUID_A}",
+        f"not (id eq {GUID_A})",
+        f"id eq '{GUID_A}'",
+        "id eq null",
+        f"id in ({GUID_A}, {GUID_B})",
+        f"tolower(id) eq '{GUID_A}'",
+        f"id eq {GUID_A} or id eq customerId",
+        "id eq id",
+    ],
+    ids=[
+        "and another field",
+        "or group under and",
+        "or with another field",
+        "another field only",
+        "field named in other case",
+        "ne",
+        "not",
+        "string literal",
+        "null",
+        "in list",
+        "function",
+        "field to field",
+        "field to itself",
+    ],
+)
+def test_pinned_values_is_none_when_filter_says_more_than_ids(text):
+    assert parse_filter(text).pinned_values("id") is None
 
 
 @pytest.mark.parametrize(
