@@ -20,6 +20,8 @@ from sandbox.business_central.ordering import OrderTerm, SortedIndex, SortKey, s
 from sandbox.business_central.schema import COMPANY
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sandbox.business_central.schema import EntitySchema
 
 ChangeType = Literal["created", "updated", "deleted"]
@@ -115,6 +117,11 @@ class EntityTable:
         """Return the row whose primary key (number or code) equals `key_value`."""
         record_id = self._ids_by_key.get(key_value)
         return None if record_id is None else self.rows[record_id]
+
+    def find_by_ids(self, record_ids: Iterable[str]) -> list[StoredRecord]:
+        """Return the rows with these ids (lower-case GUID text), skipping ids not stored."""
+        rows = self.rows
+        return [rows[record_id] for record_id in record_ids if record_id in rows]
 
     def ordered_keys(self, terms: tuple[OrderTerm, ...]) -> list[SortKey]:
         """Return every row's sort key in the given order (the default order if `terms` is empty).

@@ -15,7 +15,7 @@ even while rows are written between pages.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -192,12 +192,40 @@ def _wrapped_key(plain: tuple[Any, ...], order: tuple[tuple[str, bool], ...]) ->
     return (*parts, plain[-1])
 
 
+def _pinned_ids(rows: TableRows, expression: FilterExpression | None) -> list[str] | None:
+    """Return, in ascending order, the stored ids an `accountid eq … or …` filter names.
+
+    Such a filter (how the sync engine reads partner records) can match no other row, so
+    looking these up replaces a walk over the whole table. None for any other filter.
+    """
+    pinned = expression.pinned_values(rows.table.primary_id) if expression is not None else None
+    if pinned is None:
+        return None
+    return sorted(row_id for row_id in pinned if rows.get(row_id) is not None)
+
+
+def _candidate_ids(
+    rows: TableRows, expression: FilterExpression | None, after: str | None
+) -> Iterable[str]:
+    pinned = _pinned_ids(rows, expression)
+    if pinned is None:
+        return rows.ids_after(after)
+    return pinned[bisect.bisect_right(pinned, after) :] if after is not None else pinned
+
+
+def _matching_rows(rows: TableRows, expression: FilterExpression | None) -> Iterable[StoredRow]:
+    if expression is None:
+        return rows.rows.values()
+    candidates = (rows.rows[row_id] for row_id in _candidate_ids(rows, expression, None))
+    return (row for row in candidates if expression.matches(row.values))
+
+
 def _page_by_id(
     rows: TableRows, query: CollectionQuery, after: str | None, size: int
 ) -> list[StoredRow]:
     page: list[StoredRow] = []
     matches = query.filter.matches if query.filter is not None else None
-    for row_id in rows.ids_after(after):
+    for row_id in _candidate_ids(rows, query.filter, after):
         row = rows.rows[row_id]
         if matches is None or matches(row.values):
             page.append(row)
@@ -214,10 +242,8 @@ def _sorted_rows(
     cached = rows.sorted_cache.get(cache_key)
     if cached is not None and cached[0] == rows.revision:
         return cached[1], cached[2]
-    matches = query.filter.matches if query.filter is not None else None
     decorated = sorted(
-        ((key(row), row) for row in rows.rows.values() if matches is None or matches(row.values)),
-        key=itemgetter(0),
+        ((key(row), row) for row in _matching_rows(rows, query.filter)), key=itemgetter(0)
     )
     keys, ordered = [pair[0] for pair in decorated], [pair[1] for pair in decorated]
     rows.sorted_cache = {cache_key: (rows.revision, keys, ordered)}
@@ -272,11 +298,10 @@ def count_matches(rows: TableRows, expression: FilterExpression | None, limit: i
     if expression is None:
         return len(rows)
     found = 0
-    for row in rows.rows.values():
-        if expression.matches(row.values):
-            found += 1
-            if found > limit:
-                break
+    for _row in _matching_rows(rows, expression):
+        found += 1
+        if found > limit:
+            break
     return found
 
 

@@ -313,6 +313,42 @@ async def test_rows_matched_when_filtering_on_guid_field(client, company_id):
     assert {r["id"] for r in found} == {r["id"] for r in rows if r["paymentTermsId"] == target}
 
 
+ABSENT_ID = "00000000-0000-4000-8000-0000000000ff"
+
+
+@pytest.mark.parametrize(
+    ("options", "page_size", "expected_count"),
+    [
+        pytest.param({}, 2, 5, id="primary key order in pages of two"),
+        pytest.param({"$orderby": "displayName desc"}, 2, 5, id="ordered by name in pages of two"),
+        pytest.param({"$top": "3"}, 2, 3, id="top spread over pages"),
+        pytest.param({"$skip": "1", "$select": "id,number"}, 50, 4, id="skip and select"),
+    ],
+)
+async def test_by_id_filter_returns_the_rows_of_a_scan_when_it_names_only_ids(
+    client, company_id, options, page_size, expected_count
+):
+    url = f"{API}/companies({company_id})/customers"
+    everyone = (await client.get(url)).json()["value"]
+    wanted = [everyone[index]["id"] for index in (7, 2, 19, 11, 4)]
+    named = [wanted[0].upper(), *wanted[1:], ABSENT_ID]
+    by_ids = " or ".join(f"id eq {record_id}" for record_id in named)
+    # The extra condition changes nothing but keeps the filter from naming only ids.
+    scanned = f"({by_ids}) and number ne 'zzz'"
+
+    found, found_pages = await walk(client, _with(url, options, by_ids), page_size)
+    expected, expected_pages = await walk(client, _with(url, options, scanned), page_size)
+
+    assert found == expected
+    assert found_pages == expected_pages
+    assert len(found) == expected_count
+    assert {row["id"] for row in found} <= set(wanted)
+
+
+def _with(url: str, options: dict[str, str], filter_text: str) -> str:
+    return str(httpx.URL(url, params={**options, "$filter": filter_text}))
+
+
 async def test_shipping_agent_created_when_posted_to_custom_api(client, company_id):
     url = f"{CUSTOM_API}/companies({company_id})/shippingAgents"
 

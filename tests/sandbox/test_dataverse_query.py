@@ -127,6 +127,54 @@ async def test_filter_selects_matching_rows_case_insensitively(client):
     assert some["accountid"] in [row["accountid"] for row in by_name.json()["value"]]
 
 
+ABSENT_ID = "00000000-0000-4000-8000-0000000000ff"
+
+
+@pytest.mark.parametrize(
+    ("options", "headers", "expected_count"),
+    [
+        pytest.param({}, page_size(2), 5, id="id order in pages of two"),
+        pytest.param(
+            {"$orderby": "name desc"}, page_size(2), 5, id="ordered by name in pages of two"
+        ),
+        # $top yields to odata.maxpagesize, so it is sent alone.
+        pytest.param({"$top": "3", "$select": "name"}, {}, 3, id="top and select"),
+        pytest.param({"$count": "true"}, page_size(3), 5, id="count in pages of three"),
+    ],
+)
+async def test_by_id_filter_returns_the_rows_of_a_scan_when_it_names_only_ids(
+    client, options, headers, expected_count
+):
+    accounts = client.app.state.dataverse.all("accounts")
+    wanted = [accounts[index]["accountid"] for index in (7, 2, 19, 11, 4)]
+    named = [wanted[0].upper(), *wanted[1:], ABSENT_ID]
+    by_ids = " or ".join(f"accountid eq {row_id}" for row_id in named)
+    # The extra condition changes nothing but keeps the filter from naming only ids.
+    scanned = f"({by_ids}) and name ne 'zzz'"
+
+    found = await _pages(client, {**options, "$filter": by_ids}, headers)
+    expected = await _pages(client, {**options, "$filter": scanned}, headers)
+
+    assert [page.get("@odata.count") for page in found] == [
+        page.get("@odata.count") for page in expected
+    ]
+    assert [page["value"] for page in found] == [page["value"] for page in expected]
+    rows = [row for page in found for row in page["value"]]
+    assert len(rows) == expected_count
+    assert {row["accountid"] for row in rows} <= set(wanted)
+
+
+async def _pages(client, params: dict[str, str], headers: dict[str, str]) -> list[dict]:
+    pages: list[dict] = []
+    url: str | None = str(httpx.URL(f"{API}/accounts", params=params))
+    while url:
+        response = await client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        url = pages[-1].get("@odata.nextLink")
+    return pages
+
+
 async def test_filter_on_lookup_value_and_datetime_columns(client):
     owner = client.app.state.dataverse.all("accounts")[0]["_ownerid_value"]
 
