@@ -4,6 +4,7 @@ A request names its resource relative to the API root, as in a `$batch` item:
 
     companies(2f5c...)/customers?$filter=number eq 'C00010'
     customers(9a1e...)?company=CRONUS USA, Inc.      (company as query option or header)
+    companies(2f5c...)/customers(9a1e...)/contactsInformation     (see contact_information)
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sandbox.business_central import contact_information
 from sandbox.business_central.api_error import ApiError, bad_request
+from sandbox.business_central.contact_information import (
+    NAVIGATION,
+    ContactInformation,
+    RowQuery,
+    parse_expand,
+)
 from sandbox.business_central.query import parse_query, parse_select, read_page
-from sandbox.business_central.schema import COMPANY_ENTITIES
+from sandbox.business_central.schema import COMPANY_ENTITIES, STANDARD_API
 from sandbox.errors import bc_error
 
 if TYPE_CHECKING:
@@ -93,11 +101,15 @@ class ApiResponse:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a resource path points at: a company's entity set, or one record of it."""
+    """What a resource path points at: a company's entity set, or a record of it.
+
+    `navigation` names a navigation of the record (`customers(<id>)/contactsInformation`).
+    """
 
     company_id: str | None
     entity_set: str
     record_id: str | None
+    navigation: str | None = None
 
 
 def error_response(error: ApiError) -> ApiResponse:
@@ -112,6 +124,8 @@ def dispatch(service: BusinessCentralService, request: ApiRequest) -> ApiRespons
         target = resolve_target(service, request)
         if target.company_id is None:
             return _companies(service, request, target)
+        if NAVIGATION in (target.navigation, target.entity_set):
+            return _contact_information(service, request, target)
         table = service.table(target.company_id, target.entity_set)
         if target.record_id is None:
             return _collection(service, request, table, target)
@@ -141,13 +155,24 @@ def resolve_target(service: BusinessCentralService, request: ApiRequest) -> Targ
     else:
         reference = request.query.get("company") or request.headers.get("company") or ""
         company_id = service.resolve_company(reference)
-    if len(parts) != 1:
+    navigation = _navigation(parts, request.api)
+    if len(parts) != (1 if navigation is None else 2):
         raise _not_found_segment(parts[1][0])
     name, key = parts[0]
+    if (name, key, request.api) == (NAVIGATION, None, STANDARD_API):
+        return Target(company_id, name, None)
     schema = COMPANY_ENTITIES.get(name)
     if schema is None or schema.api != request.api:
         raise _not_found_segment(name)
-    return Target(company_id, name, key)
+    return Target(company_id, name, key, navigation)
+
+
+def _navigation(parts: list[tuple[str, str | None]], api: str) -> str | None:
+    # Only a customer or vendor has a navigation the emulator serves.
+    if len(parts) != 2 or parts[1] != (NAVIGATION, None) or api != STANDARD_API:
+        return None
+    name, key = parts[0]
+    return NAVIGATION if key is not None and name in ("customers", "vendors") else None
 
 
 def _parse_segment(segment: str) -> tuple[str, str | None]:
@@ -195,7 +220,8 @@ def _collection(
 ) -> ApiResponse:
     context = f"{request.api_root}/$metadata#companies({target.company_id})/{target.entity_set}"
     if request.method == "GET":
-        return _page(service.config, request, table, context)
+        expansion = _expansion(service, request, table, str(target.company_id))
+        return _page(service.config, request, table, context, expansion)
     if request.method == "POST":
         record = service.insert(str(target.company_id), target.entity_set, _body(request))
         response = _single(request, table, record, context, status=201)
@@ -214,7 +240,8 @@ def _entity(
     context = f"{request.api_root}/$metadata#companies({company_id})/{entity_set}"
     if_match = request.headers.get("if-match")
     if request.method == "GET":
-        return _single(request, table, service.find(table, record_id), context)
+        expansion = _expansion(service, request, table, company_id)
+        return _single(request, table, service.find(table, record_id), context, expansion)
     if request.method == "PATCH":
         record = service.modify(company_id, entity_set, record_id, _body(request), if_match)
         response = _single(request, table, record, context)
@@ -233,15 +260,22 @@ def _body(request: ApiRequest) -> object:
 
 
 def _page(
-    config: EmulatorConfig, request: ApiRequest, table: EntityTable, context: str
+    config: EmulatorConfig,
+    request: ApiRequest,
+    table: EntityTable,
+    context: str,
+    expansion: _Expansion | None = None,
 ) -> ApiResponse:
-    query = parse_query(table.schema, request.query)
+    options = request.query
+    if expansion is not None:  # served here; the collection query knows no navigation
+        options = {name: value for name, value in options.items() if name != "$expand"}
+    query = parse_query(table.schema, options)
     page_size, applied = page_size_for(config, request.headers.get("prefer"))
     page = read_page(table, query, page_size, request.query.get("$skiptoken"))
     if query.select is not None:
         context += f"({','.join(query.select)})"
     parts = ['{"@odata.context":', json.dumps(context), ',"value":[']
-    parts.append(",".join(_row_json(row, query.select) for row in page.rows))
+    parts.append(",".join(_row_json(row, query.select, expansion) for row in page.rows))
     parts.append("]")
     if page.next_token is not None:
         parts.extend((',"@odata.nextLink":', json.dumps(_next_link(request, page.next_token))))
@@ -277,22 +311,72 @@ def _single(
     table: EntityTable,
     record: StoredRecord,
     context: str,
+    expansion: _Expansion | None = None,
+    *,
     status: int = 200,
 ) -> ApiResponse:
     select = parse_select(table.schema, request.query.get("$select", ""))
     if select is not None:
         context += f"({','.join(select)})"
-    row = _row_json(record, select)
+    row = _row_json(record, select, expansion)
     text = '{"@odata.context":' + json.dumps(context + "/$entity") + "," + row[1:]
     return ApiResponse(status, headers={"ETag": record.etag}, text=text)
 
 
-def _row_json(record: StoredRecord, select: tuple[str, ...] | None) -> str:
-    if select is None:
+def _row_json(
+    record: StoredRecord, select: tuple[str, ...] | None, expansion: _Expansion | None = None
+) -> str:
+    if select is None and expansion is None:
         return record.to_json()
     values = record.values
-    chosen = {"@odata.etag": record.etag, **{name: values[name] for name in select}}
+    chosen = {"@odata.etag": record.etag, **{name: values[name] for name in select or values}}
+    if expansion is not None:
+        chosen[NAVIGATION] = expansion.rows(record.id)
     return json.dumps(chosen, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Expansion:
+    """`$expand=contactsInformation(...)` of one customers or vendors read."""
+
+    information: ContactInformation
+    entity_set: str
+    query: RowQuery
+
+    def rows(self, record_id: str) -> list[dict[str, Any]]:
+        return self.query.apply(self.information.rows(self.entity_set, record_id))
+
+
+def _expansion(
+    service: BusinessCentralService, request: ApiRequest, table: EntityTable, company_id: str
+) -> _Expansion | None:
+    schema = table.schema
+    query = parse_expand(schema.entity_set, schema.entity_type, request.query.get("$expand", ""))
+    if query is None:
+        return None
+    return _Expansion(ContactInformation(service, company_id), schema.entity_set, query)
+
+
+def _contact_information(
+    service: BusinessCentralService, request: ApiRequest, target: Target
+) -> ApiResponse:
+    company_id = str(target.company_id)
+    if request.method != "GET":
+        edm_type = "EntitySet" if target.navigation is None else "Entity"
+        raise _not_allowed(request.method, NAVIGATION, edm_type)
+    information = ContactInformation(service, company_id)
+    path = f"companies({company_id})"
+    if target.navigation is None:
+        rows = information.company_rows(request.query.get("$filter", ""))
+    else:
+        service.find(service.table(company_id, target.entity_set), str(target.record_id))
+        path += f"/{target.entity_set}({target.record_id})"
+        query = contact_information.row_query(
+            request.query.get("$filter", ""), request.query.get("$select", "")
+        )
+        rows = query.apply(information.rows(target.entity_set, str(target.record_id)))
+    context = f"{request.api_root}/$metadata#{path}/{NAVIGATION}"
+    return ApiResponse(200, payload={"@odata.context": context, "value": rows})
 
 
 def _next_link(request: ApiRequest, token: str) -> str:

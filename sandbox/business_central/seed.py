@@ -2,7 +2,10 @@
 
 Names carry umlauts, Scandinavian letters, Japanese script and apostrophes; one record per table
 fills `displayName` to its maximum length; optional fields are often empty; a share of customers
-and vendors is blocked; person contacts belong to company contacts.
+and vendors is blocked. As in BC, every customer and vendor has a contact linked to it by a
+business relation (made by the service); person contacts belong to those company contacts. In
+every 25 generated contacts one is a prospect (a company contact with no business relation) and
+one works for a prospect or for a blocked customer or vendor.
 """
 
 from __future__ import annotations
@@ -106,7 +109,11 @@ class SeedContext:
         salesperson_codes: codes of the salespeople.
         payment_terms_ids: ids of the payment terms.
         shipment_method_ids: ids of the shipment methods.
-        company_contacts: (number, displayName) of company contacts; grows as they are seeded.
+        company_contacts: (number, displayName) of the company contacts of customers and vendors
+            that are not blocked: where people work.
+        other_companies: (number, displayName) of the other company contacts (of blocked
+            customers and vendors, prospects); grows as prospects are seeded.
+        first_ordinal: the ordinal of the first record of this round of generation.
     """
 
     currency_ids: dict[str, str] = field(default_factory=dict)
@@ -114,6 +121,8 @@ class SeedContext:
     payment_terms_ids: list[str] = field(default_factory=list)
     shipment_method_ids: list[str] = field(default_factory=list)
     company_contacts: list[tuple[str, str]] = field(default_factory=list)
+    other_companies: list[tuple[str, str]] = field(default_factory=list)
+    first_ordinal: int = 0
 
 
 def new_guid(rng: random.Random) -> str:
@@ -199,20 +208,25 @@ def vendor(rng: random.Random, ordinal: int, context: SeedContext) -> dict[str, 
 
 
 def contact(rng: random.Random, ordinal: int, context: SeedContext) -> dict[str, Any]:
-    """Generate a contact: every third one a company, the others persons of a company.
+    """Generate a contact: a person of a customer's or vendor's company contact, mostly.
 
+    Of every 25 contacts generated in one round, the 24th is a prospect: a company contact
+    without business relation; the 25th works for a prospect or a blocked customer or vendor.
     The caller fills `number`, and `companyNumber`/`companyName` of company contacts.
     """
-    if ordinal % 3 == 0 or not context.company_contacts:
+    place = (ordinal - context.first_ordinal) % 25
+    if place == 23 or not context.company_contacts:
         name = company_name(rng, ordinal // 3)
         return {
             "type": "Company",
             "displayName": name,
             "searchName": name.upper()[:100],
-            "contactBusinessRelation": rng.choice(("Customer", "Vendor", " ", "Other")),
+            "contactBusinessRelation": rng.choice((" ", "Other")),
             **_address(rng, name),
         }
-    company_number, company_display = context.company_contacts[-1]
+    awkward = place == 24 and context.other_companies
+    pool = context.other_companies if awkward else context.company_contacts
+    company_number, company_display = rng.choice(pool)
     name = person_name(rng)
     return {
         "type": "Person",

@@ -1,8 +1,11 @@
 """The emulator's state and write rules, shared by the HTTP API, `$batch` and the control plane.
 
 `BusinessCentralService` is what `app.state.bc` holds. In-process tests use its plain methods
-(`seed`, `edit`, `delete`, `get`, `all`, `companies`, `reset`); the API layer uses `insert`,
-`modify` and `remove`, which enforce what BC enforces (If-Match, read-only fields, relations).
+(`seed`, `edit`, `delete`, `get`, `all`, `companies`, `reset`, `relate`, `unrelate`,
+`related_contact`); the API layer uses `insert`, `modify` and `remove`, which enforce what BC
+enforces (If-Match, read-only fields, relations). Like BC with its marketing setup, creating a
+customer or vendor creates its contact and the business relation between them
+(`business_relations.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.business_central import seed as seeding
 from sandbox.business_central.api_error import ApiError
+from sandbox.business_central.business_relations import RELATED_TYPES, BusinessRelations
+from sandbox.business_central.generation import RecordGenerator
 from sandbox.business_central.payload import key_caption, parse_changes, resolve_relations
 from sandbox.business_central.schema import COMPANY_ENTITIES, EMPTY_GUID, FieldKind
 from sandbox.business_central.store import (
@@ -29,7 +34,18 @@ if TYPE_CHECKING:
 
     from sandbox.business_central.config import EmulatorConfig
 
-_BULK_LOAD_THRESHOLD = 1_000
+_CONTACT_COPIES = (
+    "addressLine1",
+    "addressLine2",
+    "city",
+    "state",
+    "country",
+    "postalCode",
+    "phoneNumber",
+    "email",
+    "website",
+)
+"""Fields a customer's or vendor's new contact takes over from it."""
 _MISSING_IF_MATCH = (
     "Could not validate the client concurrency token required by the service. "
     "Please provide a valid token in the client request."
@@ -72,8 +88,12 @@ class BusinessCentralService:
             records: customers, vendors and contacts to create per company.
         """
         self.store = BusinessCentralStore(self._clock)
+        self.relations = BusinessRelations()
         self._rngs: dict[tuple[str, str], random.Random] = {}
         self._local_currency: dict[str, str] = {}
+        self._generator = RecordGenerator(
+            self, rngs=self._rngs, local_currency=self._local_currency
+        )
         for index, (name, local_currency) in enumerate(seeding.COMPANIES):
             company_id = self._add_company(random.Random(f"{seed}/company/{index}"), name)
             self._local_currency[company_id] = local_currency
@@ -86,7 +106,7 @@ class BusinessCentralService:
                     if entity_set in seeding.GENERATORS
                     else seeding.catalogue_size(entity_set)
                 )
-                self._generate(company_id, entity_set, count, backdate=True)
+                self._generator.generate(company_id, entity_set, count, backdate=True)
         # Listening starts after seeding: the seeded past is not news to any subscriber.
         self.store.listener = self._announce
 
@@ -120,7 +140,8 @@ class BusinessCentralService:
 
     def seed(self, company_id: str, entity_set: str, count: int) -> list[dict[str, Any]]:
         """Add `count` realistic records now, as users entering data would."""
-        return [r.to_dict() for r in self._generate(company_id, entity_set, count, backdate=False)]
+        created = self._generator.generate(company_id, entity_set, count, backdate=False)
+        return [record.to_dict() for record in created]
 
     def edit(
         self, company_id: str, entity_set: str, record_id: str, changes: Mapping[str, Any]
@@ -131,6 +152,25 @@ class BusinessCentralService:
     def delete(self, company_id: str, entity_set: str, record_id: str) -> None:
         """Delete a record as a user would (no If-Match needed)."""
         self.remove(company_id, entity_set, record_id, "*")
+
+    def relate(self, company_id: str, contact_id: str, entity_set: str, related_id: str) -> None:
+        """Link a contact to a customer or vendor (`entity_set`), replacing its earlier one.
+
+        Raises:
+            ApiError: the contact or the customer/vendor does not exist.
+        """
+        self.find(self.table(company_id, "contacts"), contact_id)
+        self.find(self.table(company_id, entity_set), related_id)
+        self.relations.relate(company_id, contact_id, RELATED_TYPES[entity_set], related_id)
+
+    def unrelate(self, company_id: str, related_id: str) -> None:
+        """Drop the business relation of a customer or vendor; its contact stays."""
+        self.relations.unrelate(company_id, related_id)
+
+    def related_contact(self, company_id: str, related_id: str) -> dict[str, Any] | None:
+        """Return the contact linked to a customer or vendor, or None."""
+        relation = self.relations.of_related(company_id, related_id)
+        return None if relation is None else self.get(company_id, "contacts", relation.contact_id)
 
     # --- the API's rules ----------------------------------------------------------------------
 
@@ -200,7 +240,7 @@ class BusinessCentralService:
             allow_id=self.config.accept_client_id,
             blank_enum=self.config.blank_enum_literal,
         )
-        values = self._blank_values(table)
+        values = self.blank_values(table)
         values.update(changes)
         values["id"] = changes.get("id") or self._new_id(company_id, entity_set)
         if values["id"] in table.rows:
@@ -209,6 +249,9 @@ class BusinessCentralService:
         self._assign_key(table, values)
         record = self.store.stamp(values)
         self.store.save(table, record)
+        if entity_set in RELATED_TYPES:
+            contact = self.new_related_contact(company_id, entity_set, record, None)
+            self.store.save(self.table(company_id, "contacts"), contact)
         return record
 
     def modify(
@@ -252,6 +295,8 @@ class BusinessCentralService:
         current = self.find(table, record_id)
         self._check_etag(current, if_match)
         self.store.remove(table, current.id)
+        if entity_set in RELATED_TYPES:
+            self.relations.unrelate(company_id, current.id)
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -294,8 +339,9 @@ class BusinessCentralService:
             f"{caption}='{value}'",
         )
 
-    def _blank_values(self, table: EntityTable) -> dict[str, Any]:
-        return self._with_blank_enums(table, table.schema.defaults())
+    def blank_values(self, table: EntityTable) -> dict[str, Any]:
+        """Return a full record of the values BC shows for fields nobody has filled in."""
+        return self.with_blank_enums(table, table.schema.defaults())
 
     def _new_id(self, company_id: str, entity_set: str) -> str:
         return seeding.new_guid(self._rngs[(company_id.lower(), entity_set)])
@@ -319,86 +365,44 @@ class BusinessCentralService:
         self.store.companies.put(record)
         return record.id
 
-    def _generate(
-        self, company_id: str, entity_set: str, count: int, *, backdate: bool
-    ) -> list[StoredRecord]:
-        table = self.table(company_id, entity_set)
-        rng = self._rngs[(company_id.lower(), entity_set)]
-        context = self._seed_context(company_id) if entity_set in seeding.GENERATORS else None
-        first_ordinal = len(table.rows)
-        bulk = count >= _BULK_LOAD_THRESHOLD
-        created: list[StoredRecord] = []
-        for offset in range(count):
-            values = self._generated_values(table, rng, first_ordinal + offset, context)
-            moment = self._clock() - timedelta(seconds=rng.uniform(3_600, 365 * 86_400))
-            record = self.store.stamp(values, moment if backdate else None)
-            created.append(record)
-            if not bulk:
-                self.store.save(table, record)
-        if bulk:
-            self.store.load(table, created)
-        return created
-
-    def _generated_values(
+    def new_related_contact(
         self,
-        table: EntityTable,
-        rng: random.Random,
-        ordinal: int,
-        context: seeding.SeedContext | None,
-    ) -> dict[str, Any]:
-        values = self._blank_values(table)
-        values["id"] = seeding.new_guid(rng)
-        generator = seeding.GENERATORS.get(table.schema.entity_set)
-        if generator is not None and context is not None:
-            values["number"] = self.store.allocate_number(table)
-            values.update(generator(rng, ordinal, context))
-            self._link_company_contact(values, context)
-        else:
-            taken = self._taken(table)
-            values.update(seeding.catalogue_row(table.schema.entity_set, ordinal, taken))
-        return self._with_blank_enums(table, values)
+        company_id: str,
+        entity_set: str,
+        related: StoredRecord,
+        modified_at: datetime | None,
+    ) -> StoredRecord:
+        """Make the contact BC's marketing setup creates with a customer or vendor, and relate it.
 
-    def _taken(self, table: EntityTable) -> Callable[[str], bool]:
-        local_currency = self._local_currency.get(table.company_id)
-        is_currency = table.schema.entity_set == "currencies"
+        The caller saves it; `modified_at` backdates seeded contacts.
+        """
+        contacts = self.table(company_id, "contacts")
+        source = related.values
+        kind = source.get("type", "Company")  # vendors have no type: always companies
+        values = self.blank_values(contacts)
+        values.update({name: source[name] for name in _CONTACT_COPIES})
+        values.update(
+            id=self._new_id(company_id, "contacts"),
+            number=self.store.allocate_number(contacts),
+            type=kind,
+            displayName=source["displayName"],
+            searchName=source["displayName"].upper()[:100],
+            contactBusinessRelation=RELATED_TYPES[entity_set],
+        )
+        if kind == "Company":
+            values["companyNumber"] = values["number"]
+            values["companyName"] = values["displayName"]
+        self.relations.relate(company_id, values["id"], RELATED_TYPES[entity_set], related.id)
+        return self.store.stamp(self.with_blank_enums(contacts, values), modified_at)
 
-        def taken(code: str) -> bool:
-            if is_currency and code == local_currency:
-                return True
-            return table.find_by_key(code) is not None
-
-        return taken
-
-    def _with_blank_enums(self, table: EntityTable, values: dict[str, Any]) -> dict[str, Any]:
+    def with_blank_enums(self, table: EntityTable, values: dict[str, Any]) -> dict[str, Any]:
+        """Write blank enum values the way the configured BC version shows them."""
         literal = self.config.blank_enum_literal
         if literal != " ":
             for spec in table.schema.fields:
                 if spec.kind is FieldKind.ENUM and values[spec.name] == " ":
                     values[spec.name] = literal
         return values
-
-    @staticmethod
-    def _link_company_contact(values: dict[str, Any], context: seeding.SeedContext) -> None:
-        if "companyNumber" in values and values["type"] == "Company":
-            values["companyNumber"] = values["number"]
-            values["companyName"] = values["displayName"]
-            context.company_contacts.append((values["number"], values["displayName"]))
-
-    def _seed_context(self, company_id: str) -> seeding.SeedContext:
-        def rows(entity_set: str) -> list[StoredRecord]:
-            return list(self.table(company_id, entity_set).rows.values())
-
-        return seeding.SeedContext(
-            currency_ids={r.values["code"]: r.id for r in rows("currencies")},
-            salesperson_codes=[r.values["code"] for r in rows("salespeoplePurchasers")],
-            payment_terms_ids=[r.id for r in rows("paymentTerms")],
-            shipment_method_ids=[r.id for r in rows("shipmentMethods")],
-            company_contacts=[
-                (r.values["number"], r.values["displayName"])
-                for r in rows("contacts")
-                if r.values["type"] == "Company"
-            ],
-        )
 
 
 def _strip_weak(tag: str) -> str:

@@ -5,7 +5,8 @@ business unit team and a BC owner team, users of every kind (the application use
 treats as the caller, a disabled, an unlicensed, an integration and a second application user),
 one BC company row, `records` accounts and `records` contacts. Accounts mix customers (type 3),
 vendors (type 11) and other types, inactive rows, unicode, apostrophes, 160-character names and
-missing optional values; contacts have an account parent, a contact parent, or none.
+missing optional values; contacts have an account parent (and then its BC company), a contact
+parent, or none.
 """
 
 from __future__ import annotations
@@ -315,7 +316,16 @@ class EnvironmentSeeder:
         draw = self._random.random()
         lookups: dict[str, tuple[str, str] | None] = {"ownerid": self._owner()}
         if draw < 0.8 and accounts:
-            lookups["parentcustomerid"] = ("account", self._random.choice(accounts))
+            parent = self._random.choice(accounts)
+            lookups["parentcustomerid"] = ("account", parent)
+            # The people of a BC company's account belong to that company too.
+            company = (
+                self._writer.store.table_rows("account")
+                .rows[parent]
+                .values.get("_bcbi_companyid_value")
+            )
+            if company:
+                lookups["bcbi_companyid"] = ("cdm_company", company)
         elif draw < 0.9 and contacts:
             lookups["parentcustomerid"] = ("contact", self._random.choice(contacts))
         first, last = self._random.choice(_FIRST_NAMES), self._random.choice(_LAST_NAMES)
