@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sync.models import (
+    BusinessRelation,
     ChangePage,
     Coupling,
     JsonScalar,
@@ -181,6 +182,14 @@ class SideGateway(Protocol):
 
     async def base_currency_id(self) -> str | None:
         """Dataverse's base transaction currency (a blank BC currency code); None for BC."""
+        ...
+
+    def read_business_relations(self, mapping: TableMapping) -> AsyncIterator[BusinessRelation]:
+        """Stream the company contact of each BC customer or vendor that has one.
+
+        ``mapping`` syncs BC customers or vendors; each relation names one of its records and
+        the company contact linked to it. Dataverse has no such thing and yields nothing.
+        """
         ...
 
 

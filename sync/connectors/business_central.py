@@ -24,12 +24,16 @@ from sync.connectors.business_central_batch import (
     MAX_CONCURRENT_BATCHES,
     BusinessCentralBatchWriter,
 )
-from sync.connectors.business_central_payload import is_guid, parse_rows
+from sync.connectors.business_central_payload import (
+    is_guid,
+    parse_business_relations,
+    parse_rows,
+)
 from sync.connectors.odata import format_datetime, in_chunks, quote_literal
 from sync.connectors.paging import NextLinkPaginator
 from sync.connectors.service_client import ServiceClient
 from sync.errors import ConfigError
-from sync.models import JsonScalar, Record, Scope, WriteOutcome, WriteRequest
+from sync.models import BusinessRelation, JsonScalar, Record, Scope, WriteOutcome, WriteRequest
 
 __all__ = [
     "IDS_PER_REQUEST",
@@ -46,6 +50,10 @@ IDS_PER_REQUEST: Final = 50
 """Ids per ``id eq X or id eq Y`` filter: about 2,400 characters of URL, well under limits."""
 
 _SYSTEM_FIELDS: Final = ("id", "lastModifiedDateTime")
+_COMPANY_CONTACTS: Final = (
+    "contactsInformation($filter=contactType eq 'Company';"
+    "$select=contactId,contactNumber,contactType)"
+)
 _NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _API: Final = re.compile(r"^(?:v2\.0|[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/v\d+\.\d+)$")
 
@@ -186,6 +194,43 @@ class BusinessCentralConnector:
             id_filter = " or ".join(f"id eq {record_id}" for record_id in chunk)
             async for records in self._read(entity, api, fields, id_filter):
                 yield records
+
+    async def read_business_relations(
+        self, entity: str, *, page_size: int, api: str = STANDARD_API
+    ) -> AsyncIterator[list[BusinessRelation]]:
+        """Stream the company contact of every customer or vendor, one page at a time.
+
+        Sends ``$select=id,number`` and ``$expand=contactsInformation($filter=contactType eq
+        'Company';$select=contactId,contactNumber,contactType)`` with ``Prefer:
+        odata.maxpagesize=<page_size>``, then follows ``@odata.nextLink``. The navigation is
+        only served below a customer or vendor, so expanding it is the one way to read the
+        relations of many in one request (see ``sync.engine.company_link``).
+
+        Args:
+            entity: ``customers`` or ``vendors``.
+            page_size: Records per page, 1 to 20,000.
+            api: ``v2.0``, which serves ``contactsInformation``.
+
+        Yields:
+            Lists of relations, one per page that holds any.
+
+        Raises:
+            ConfigError: A bad entity or API name, or an entity without business relations.
+            ConnectorError: BC failed (see ``read_changes``).
+        """
+        if entity not in ("customers", "vendors"):
+            raise ConfigError(f"{entity!r} has no business relations; use customers or vendors")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"the BC page size must be 1 to {MAX_PAGE_SIZE}, not {page_size}")
+        _check_api(api)
+        params = {"$select": "id,number", "$expand": _COMPANY_CONTACTS}
+        paginator = NextLinkPaginator(
+            self._client, headers={"Prefer": f"odata.maxpagesize={page_size}"}
+        )
+        async for page in paginator.pages(f"{api}/{self._company_path()}/{entity}", params):
+            relations = parse_business_relations(page)
+            if relations:
+                yield relations
 
     async def find_by_key(
         self,

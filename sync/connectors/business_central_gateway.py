@@ -10,6 +10,7 @@ from sync.connectors.business_central import BusinessCentralConnector
 from sync.engine.fields import BC_BUSINESS_KEYS, same_value
 from sync.mappings import BC_ENTITIES, Catalogue, FieldType
 from sync.models import (
+    BusinessRelation,
     ChangePage,
     JsonScalar,
     Record,
@@ -69,6 +70,17 @@ class BusinessCentralGateway:  # implements SideGateway
     async def base_currency_id(self) -> str | None:
         """BC has no such thing in its API; the base currency is Dataverse's."""
         return None
+
+    async def read_business_relations(
+        self, mapping: TableMapping
+    ) -> AsyncIterator[BusinessRelation]:
+        """Stream the company contacts of the mapping's customers or vendors."""
+        pages = self._connector.read_business_relations(
+            mapping.bc_entity, page_size=self._page_size, api=mapping.bc_api
+        )
+        async for relations in pages:
+            for relation in relations:
+                yield relation
 
     async def find_matching(
         self, mapping: TableMapping, values: Mapping[str, JsonScalar]

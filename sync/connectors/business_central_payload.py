@@ -1,5 +1,7 @@
 """What Business Central sends back, parsed at the boundary: rows into Records.
 
+Rows of customers or vendors that expand ``contactsInformation`` become ``BusinessRelation``s.
+
 Both the reads (collection pages) and the ``$batch`` writer use these parsers, so ``Any`` from a
 JSON body never reaches the engine. Error bodies are read by the core's ``service_error``.
 """
@@ -15,7 +17,7 @@ from pydantic import ValidationError
 
 from sync.connectors.odata import parse_datetime
 from sync.errors import PermanentConnectorError
-from sync.models import JsonScalar, Record
+from sync.models import BusinessRelation, JsonScalar, Record
 
 SERVICE: Final = "bc"
 INVALID_RESPONSE: Final = "InvalidResponse"
@@ -93,6 +95,60 @@ def parse_row(row: object, fields: Sequence[str]) -> Record:
         )
     except ValidationError as error:
         raise _invalid(f"a row does not fit a record: {error.errors()[0]['msg']}") from error
+
+
+def parse_business_relations(page: Mapping[str, Any]) -> list[BusinessRelation]:
+    r"""Turn a page of customers or vendors with their company contacts into relations.
+
+    Example page (trimmed; ``contactsInformation`` expanded and filtered on
+    ``contactType eq 'Company'``)::
+
+        {"value": [
+            {"@odata.etag": "W/\"JzQ0O0pTVT0nOyc=\"", "id": "8e253caa-...", "number": "C00010",
+             "contactsInformation": [
+                {"contactId": "8f253caa-...", "contactNumber": "CT000001",
+                 "contactType": "Company"}]},
+            {"id": "91a0...", "number": "C00020", "contactsInformation": []}],
+         "@odata.nextLink": "...customers?$skiptoken=..."}
+
+    Returns:
+        One relation per row with a company contact (the first, should BC list several), in
+        the page's order; rows without one are left out.
+
+    Raises:
+        PermanentConnectorError: No ``value`` list, a row without ``id``, or a company contact
+            without ``contactId`` or ``contactNumber``.
+    """
+    rows = page.get("value")
+    if not isinstance(rows, list):
+        raise _invalid("a collection page has no 'value' list")
+    relations = []
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+            raise _invalid("a row has no 'id'")
+        contacts = row.get("contactsInformation")
+        if not isinstance(contacts, list):
+            raise _invalid("a row lacks its expanded 'contactsInformation'")
+        company = next(
+            (c for c in contacts if isinstance(c, dict) and c.get("contactType") == "Company"),
+            None,
+        )
+        if company is None:
+            continue
+        try:
+            relations.append(
+                BusinessRelation.model_validate(
+                    {
+                        "related_id": row["id"],
+                        "related_number": str(row.get("number") or ""),
+                        "contact_id": company.get("contactId"),
+                        "contact_number": company.get("contactNumber"),
+                    }
+                )
+            )
+        except ValidationError as exc:
+            raise _invalid(f"a company contact of {row['id']} is malformed: {exc}") from exc
+    return relations
 
 
 def parse_modified(value: object) -> datetime | None:

@@ -14,6 +14,7 @@ from sync.mappings import DATAVERSE_TABLES, FieldType
 from sync.mappings.catalog import COMPANY_COLUMN
 from sync.models import (
     AnyOf,
+    BusinessRelation,
     ChangePage,
     Condition,
     ErrorClass,
@@ -140,6 +141,14 @@ class DataverseGateway:  # implements SideGateway
                 environment.base_currency_id = await self._connector.base_currency_id()
                 environment.base_currency_known = True
             return environment.base_currency_id
+
+    async def read_business_relations(
+        self, mapping: TableMapping
+    ) -> AsyncIterator[BusinessRelation]:
+        """Dataverse has no business relations; an account's contacts point at it directly."""
+        del mapping
+        return
+        yield  # makes this an async generator that yields nothing
 
     async def find_matching(
         self, mapping: TableMapping, values: Mapping[str, JsonScalar]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sync.engine.company_link import load_company_links
 from sync.engine.fields import LookupTable
-from sync.models import Coupling, MappingSet, TableMapping
+from sync.models import Coupling, Lookup, LookupVia, MappingSet, TableMapping
 from sync.ports import CouplingStore, SideGateway
 
 
@@ -18,30 +19,64 @@ async def load_lookups(
     bc: SideGateway,
     dataverse: SideGateway,
 ) -> dict[str, LookupTable]:
-    """One ``LookupTable`` per mapping that ``mapping``'s lookups go through.
+    """One ``LookupTable`` per distinct lookup of ``mapping``, by ``Lookup.table_key``.
 
     The BC key is usually in the coupling's base (a currency's ``code``); when it is not (a
-    salesperson's ``code`` is not a synced field), the coupled BC records are read by id.
+    salesperson's ``code`` is not a synced field), the coupled BC records are read by id. A
+    lookup with fallbacks merges its mappings' translations, the first mapping winning; the
+    company of a contact is built by ``company_link``.
     """
     tables: dict[str, LookupTable] = {}
     for field in mapping.fields:
         lookup = field.lookup
-        if lookup is None or lookup.mapping in tables:
+        if lookup is None or lookup.table_key in tables:
             continue
-        target = mappings.get(lookup.mapping)
+        if lookup.via is LookupVia.COMPANY_CONTACT:
+            table = await load_company_links(
+                mappings, lookup, scope=scope, couplings=couplings, bc=bc
+            )
+        else:
+            table = await _coupling_table(
+                mappings, lookup, scope=scope, couplings=couplings, bc=bc, dataverse=dataverse
+            )
+        tables[lookup.table_key] = table
+    return tables
+
+
+async def _coupling_table(
+    mappings: MappingSet,
+    lookup: Lookup,
+    *,
+    scope: str,
+    couplings: CouplingStore,
+    bc: SideGateway,
+    dataverse: SideGateway,
+) -> LookupTable:
+    by_bc: dict[str, str] = {}
+    for name in lookup.mappings:
+        target = mappings.get(name)
         coupled = [c async for c in couplings.load_couplings(scope, target.name)]
         keys = await _bc_keys(target, lookup.bc_key, coupled, bc)
-        by_bc = {keys[c.bc_id]: c.dataverse_id for c in coupled if c.bc_id in keys}
-        base = await dataverse.base_currency_id() if lookup.blank_is_base_currency else None
-        tables[target.name] = LookupTable(
-            mapping=target.name,
-            entity_set=target.dataverse_entity_set,
-            dataverse_by_bc=by_bc,
-            bc_by_dataverse={dataverse_id: key for key, dataverse_id in by_bc.items()},
-            is_option=target.is_option,
-            base_currency_id=base,
-        )
-    return tables
+        for coupling in coupled:
+            if coupling.bc_id in keys:
+                by_bc.setdefault(keys[coupling.bc_id], coupling.dataverse_id)
+    first = mappings.get(lookup.mapping)
+    base = await dataverse.base_currency_id() if lookup.blank_is_base_currency else None
+    return LookupTable(
+        mapping=lookup.table_key,
+        entity_set=first.dataverse_entity_set,
+        dataverse_by_bc=by_bc,
+        bc_by_dataverse=_inverse(by_bc),
+        is_option=first.is_option,
+        base_currency_id=base,
+    )
+
+
+def _inverse(by_bc: dict[str, str]) -> dict[str, str]:
+    inverse: dict[str, str] = {}
+    for key, dataverse_id in by_bc.items():
+        inverse.setdefault(dataverse_id, key)
+    return inverse
 
 
 async def _bc_keys(

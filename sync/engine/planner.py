@@ -22,6 +22,7 @@ from sync.engine.fields import (
     LookupFailedError,
     LookupTable,
     dataverse_payload,
+    foreign_reference,
     read_bc,
     read_dataverse,
     translate_to_bc,
@@ -111,7 +112,7 @@ def _plan_coupled(
         )
     except LookupFailedError as exc:
         failed = _operation(context, OperationKind.FAIL, source, coupling, reason=str(exc))
-        return failed.model_copy(update={"error_code": "LookupNotCoupled"})
+        return failed.model_copy(update={"error_code": exc.code})
     bc_write = None
     if merged.bc_writes:
         bc_write = WriteRequest(
@@ -168,6 +169,8 @@ def _plan_uncoupled(context: PlanContext, source: Side, record: Record) -> Opera
         record.values
     ):
         reason = "outside the mapping's filter"
+    elif source is Side.DATAVERSE:
+        reason = _foreign_target(context, record)
     if reason:
         return Operation(
             kind=OperationKind.SKIP,
@@ -182,13 +185,34 @@ def _plan_uncoupled(context: PlanContext, source: Side, record: Record) -> Opera
     except LookupFailedError as exc:
         return Operation(
             kind=OperationKind.FAIL,
-            error_code="LookupNotCoupled",
+            error_code=exc.code,
             mapping=mapping.name,
             source=source,
             reason=str(exc),
             bc_id=bc_id,
             dataverse_id=dataverse_id,
         )
+
+
+def _foreign_target(context: PlanContext, record: Record) -> str:
+    """Why a Dataverse row is out of scope because a polymorphic lookup points elsewhere.
+
+    BC's CONTACT filter takes only contacts whose parent is an account
+    (``parentcustomeridtype = account``), which no Web API filter can say; rows whose parent is
+    a contact are left out here, like rows outside the mapping's filter.
+    """
+    for field in context.mapping.fields:
+        target = field.lookup.dataverse_target if field.lookup is not None else None
+        if not field.enabled or target is None:
+            continue
+        foreign = foreign_reference(read_dataverse(field, record.values, context.lookups))
+        if foreign is not None:
+            return (
+                f"outside the mapping's filter: its {field.dataverse_field} points at "
+                f"{foreign[0]} {foreign[1]}, and mapping {context.mapping.name} takes only rows "
+                f"whose {field.dataverse_field} points at the {target} table"
+            )
+    return ""
 
 
 def _create_from(
@@ -276,7 +300,10 @@ def _plan_deleted(
         try:
             restored = _create_from(context, survivor_side, survivor, OperationKind.RESTORE)
         except LookupFailedError as exc:
-            return _operation(context, OperationKind.FAIL, deleted_side, coupling, reason=str(exc))
+            failed = _operation(
+                context, OperationKind.FAIL, deleted_side, coupling, reason=str(exc)
+            )
+            return failed.model_copy(update={"error_code": exc.code})
         # Keep the old BC id on the step so the old coupling is found and replaced; the new
         # id comes from the write's outcome.
         return restored.model_copy(

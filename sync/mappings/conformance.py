@@ -20,6 +20,7 @@ from sync.mappings.catalog import (
     FieldType,
     explain_missing,
 )
+from sync.mappings.lookup_conformance import lookup_problems
 from sync.mappings.problem import MappingProblem, problems_error, suggest
 from sync.models import Direction, FieldMapping, Filter, MappingSet, TableMapping
 
@@ -288,80 +289,9 @@ def _reference_problems(
         if field.lookup is None:
             continue
         culprit = field.bc_field or field.dataverse_field
-        target_name = field.lookup.mapping
-        if target_name in names:
-            messages = _lookup_target(mapping, field, by_name.get(target_name))
-        else:
-            messages = [
-                f"the lookup goes through mapping {target_name}, which is not a mapping here"
-                f"{suggest(target_name, names)}; add it or point the lookup at an existing one"
-            ]
+        messages = lookup_problems(mapping, field, names, by_name)
         problems += [MappingProblem(m, mapping.name, culprit, field.label) for m in messages]
     return problems
-
-
-def _lookup_target(
-    mapping: TableMapping, field: FieldMapping, target: TableMapping | None
-) -> list[str]:
-    table = DATAVERSE_TABLES.get(mapping.dataverse_table)
-    column = table.get(field.dataverse_field or "") if table is not None else None
-    if target is None or column is None or field.lookup is None:
-        return []  # already reported: the target or the column is unknown or wrong
-    messages = _target_fits_column(target, column, mapping.dataverse_table)
-    key_entity = BC_ENTITIES.get(target.bc_entity)
-    own_entity = BC_ENTITIES.get(mapping.bc_entity)
-    if key_entity is None or own_entity is None:
-        return messages
-    key = key_entity.get(field.lookup.bc_key)
-    value = own_entity.get(field.bc_field or "")
-    if key is None:
-        messages.append(
-            f"bc_key {field.lookup.bc_key!r} is not a field of {target.bc_entity}"
-            f"{suggest(field.lookup.bc_key, key_entity.fields)}; name the field of "
-            f"{target.name} that {field.bc_field} holds"
-        )
-    elif value is not None and _family(key.type) != _family(value.type):
-        fix = (
-            "set bc_key to 'id'"
-            if value.type is FieldType.GUID
-            else f"set bc_key to the {target.bc_entity} field whose values {value.name} holds"
-        )
-        messages.append(
-            f"{value.name} holds a {value.type} but {target.name}'s {key.name} is a {key.type}; "
-            f"{fix}"
-        )
-    return messages
-
-
-def _target_fits_column(target: TableMapping, column: CatalogField, table: str) -> list[str]:
-    if column.type is FieldType.CHOICE:
-        fits = target.is_option and (target.dataverse_table, target.dataverse_option_column) == (
-            table,
-            column.name,
-        )
-        if not fits:
-            return [
-                f"choice column {column.name} is translated by an option mapping of "
-                f"{table}.{column.name}, and {target.name} is not one; point the lookup at it"
-            ]
-        return []
-    if target.is_option or target.dataverse_table not in column.targets:
-        return [
-            f"lookup column {column.name} points at {' or '.join(column.targets)}, but "
-            f"{target.name} syncs {_syncs(target)}; look up through a mapping of "
-            f"{' or '.join(column.targets)}"
-        ]
-    return []
-
-
-def _syncs(mapping: TableMapping) -> str:
-    if mapping.is_option:
-        return f"options of {mapping.dataverse_table}.{mapping.dataverse_option_column}"
-    return mapping.dataverse_table
-
-
-def _family(kind: FieldType) -> str:
-    return "text" if kind in (FieldType.TEXT, FieldType.CODE) else kind.value
 
 
 def _cycles(graph: Mapping[str, Sequence[str]]) -> list[MappingProblem]:

@@ -12,6 +12,15 @@ mappings whose couplings give a contact its parent account (CUSTOMER, VENDOR). B
 filter also names mappings nothing looks up; they would only delay a full sync, so they are left
 out, and the set lists them first instead so runs still start with them.
 
+A contact's company (BC ``Company No.`` ⇄ Dataverse ``parentcustomerid``) is computed by code in
+BC, not mapped as a field. Here it is the field mapping ``companyNumber ⇄ parentcustomerid``
+(``COMPANY_FIELD``) whose lookup goes ``via`` ``company_contact``: from the company contact,
+through its business relation, to the customer (else vendor) and that record's CUSTOMER (else
+VENDOR) coupling; ``sync.engine.company_link`` builds it. Being a field mapping, the link is
+merged, kept in the coupling's base and spared echoes like any other value. As in BC, a contact
+whose company cannot be resolved is neither created nor updated: it gets a per-record error
+(``CompanyLinkUnresolved``) that names the missing link.
+
 BC fields the standard set leaves out
 -------------------------------------
 
@@ -46,16 +55,17 @@ CURRENCY           (exchange rate, filled by code)    exchangerate              
     Instead ``displayName ← fullname`` flows from Dataverse, where BC splits the name itself.
     Contacts created in Dataverse from BC would lack the required ``lastname``; that is one
     more reason to keep ``sync_only_coupled`` on until a custom API adds the name parts.
-[5] Not a Web API column; binding the parent through ``parentcustomerid_account`` sets it.
-    For the same reason the CONTACT Dataverse filter cannot say "parent is an account": it keeps
-    contacts with any parent (``_parentcustomerid_value ne null``), and the engine pairs the
-    parent through CUSTOMER/VENDOR couplings, which only hold accounts, so a contact whose
-    parent is a contact never finds its company and is not synced, as in BC. (A path filter like
+[5] Not a Web API column: the company link binds the parent through
+    ``parentcustomerid_account``, which makes it an account. For the same reason the CONTACT
+    Dataverse filter cannot say "parent is an account": it keeps contacts with any parent
+    (``_parentcustomerid_value ne null``), and the planner leaves out uncoupled rows whose
+    parent is a contact (told by the ``lookuplogicalname`` annotation), as BC's filter does; a
+    coupled contact moved under a contact fails with an error instead. (A path filter like
     ``parentcustomerid_account/accountid ne null`` would work on the server but cannot be
     evaluated on a record in memory.)
-[6] Not a field of ``currencies``; BC sets it by code from its exchange rates. The engine's
-    currency writer owns it, as it owns the company link of contacts (``Company No.`` ⇄
-    ``parentcustomerid``), which BC does not map as a field either.
+[6] Not a field of ``currencies``: BC fills it by code from its exchange rates, which API v2.0
+    serves as the separate ``currencyExchangeRates``. The engine does not sync exchange rates
+    yet, so a Dataverse currency keeps the rate it has.
 """
 
 from __future__ import annotations
@@ -75,6 +85,9 @@ from sync.models import (
     Direction,
     FieldMapping,
     Filter,
+    Lookup,
+    LookupFailure,
+    LookupVia,
     MappingSet,
     MatchingSettings,
     MatchSettings,
@@ -169,6 +182,21 @@ SHIPPING_AGENT = _option_mapping(
 )
 """BC shipping agents (custom API) → options of the account's ``address1_shippingmethodcode``."""
 
+COMPANY_FIELD = FieldMapping(
+    bc_field="companyNumber",
+    dataverse_field="parentcustomerid",
+    lookup=Lookup(
+        mapping="CUSTOMER",
+        fallbacks=("VENDOR",),
+        via=LookupVia.COMPANY_CONTACT,
+        dataverse_target="account",
+        # BC's rule: a contact whose company cannot be resolved is not created or updated.
+        on_failure=LookupFailure.FAIL_RECORD,
+    ),
+)
+"""A contact's company ⇄ its parent account, through the business relation of the company
+contact and the CUSTOMER (else VENDOR) couplings; see ``sync.engine.company_link``."""
+
 CONTACT = TableMapping(
     name="CONTACT",
     bc_entity="contacts",
@@ -196,6 +224,7 @@ CONTACT = TableMapping(
         FieldMapping(bc_field="phoneNumber", dataverse_field="telephone1"),
         FieldMapping(bc_field="displayName", dataverse_field="fullname", direction=_FROM_DATAVERSE),
         FieldMapping(bc_field="type", constant="Person", direction=_FROM_DATAVERSE),
+        COMPANY_FIELD,
     ),
     depends_on=("CUSTOMER", "VENDOR"),
     company_scoped=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sync.models.base import AwareDatetime, FrozenModel, JsonScalar
+from sync.models.business_relation import BusinessRelation
 from sync.models.coupling import Coupling, SyncResult
 from sync.models.filter import AnyOf, Condition, Filter, Operator
 from sync.models.lease import Lease
@@ -13,6 +14,7 @@ from sync.models.mapping import (
     FieldMapping,
     Lookup,
     LookupFailure,
+    LookupVia,
     MappingSet,
     MatchingSettings,
     MatchSettings,
@@ -28,6 +30,7 @@ from sync.models.watermark import Watermark
 __all__ = [
     "AnyOf",
     "AwareDatetime",
+    "BusinessRelation",
     "ChangePage",
     "Condition",
     "ConflictPolicy",
@@ -42,6 +45,7 @@ __all__ = [
     "Lease",
     "Lookup",
     "LookupFailure",
+    "LookupVia",
     "MappingSet",
     "MatchSettings",
     "MatchingSettings",

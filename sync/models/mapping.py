@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -22,6 +22,7 @@ from sync.models.filter import Filter
 from sync.models.transform import TransformRule
 
 MAPPING_NAME_PATTERN = r"^[A-Z0-9][A-Z0-9 _-]{0,19}$"
+MappingName = Annotated[str, Field(pattern=MAPPING_NAME_PATTERN)]
 
 
 class Direction(StrEnum):
@@ -66,17 +67,65 @@ class LookupFailure(StrEnum):
     CLEAR_VALUE = "clear_value"
 
 
+class LookupVia(StrEnum):
+    """What a lookup's BC value names, and so how it reaches the coupled record."""
+
+    COUPLING = "coupling"
+    """The value is a key (``bc_key``) of a record of the looked-up mapping."""
+    COMPANY_CONTACT = "company_contact"
+    """The value is the number of a BC company contact; the contact's business relation names
+    the customer or vendor of the looked-up mapping (BC's contact ⇄ company account link)."""
+
+
 class Lookup(FrozenModel):
     """Translate a reference through another mapping's couplings.
 
     Example: CUSTOMER ``currencyCode`` ⇄ ``transactioncurrencyid`` looks the code up among the
     CURRENCY mapping's records by their ``code`` and swaps it for the coupled Dataverse id.
+
+    ``fallbacks`` are further mappings tried in order when ``mapping`` does not know a value: a
+    contact's company is a customer or else a vendor. ``dataverse_target`` marks a polymorphic
+    lookup column (one that may point at several tables): the table this lookup's rows are in.
+    Dataverse binds it through ``<column>_<table>@odata.bind``, and a row whose column points
+    at another table has no translation.
     """
 
     mapping: str = Field(pattern=MAPPING_NAME_PATTERN)
+    fallbacks: tuple[MappingName, ...] = ()
+    via: LookupVia = LookupVia.COUPLING
     bc_key: str = Field(default="id", min_length=1)
+    dataverse_target: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
     blank_is_base_currency: bool = False
     on_failure: LookupFailure = LookupFailure.FAIL_RECORD
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Lookup:
+        names = self.mappings
+        if len(set(names)) != len(names):
+            raise ValueError(f"lookup through {', '.join(names)}: a mapping is named twice")
+        if self.via is LookupVia.COMPANY_CONTACT and self.bc_key != "id":
+            raise ValueError(
+                "a company_contact lookup translates company contact numbers; leave bc_key out"
+            )
+        if self.via is LookupVia.COMPANY_CONTACT and self.blank_is_base_currency:
+            raise ValueError("a company_contact lookup has no base currency; drop that flag")
+        return self
+
+    @property
+    def mappings(self) -> tuple[str, ...]:
+        """Every mapping the lookup goes through, in the order they are tried."""
+        return (self.mapping, *self.fallbacks)
+
+    @property
+    def table_key(self) -> str:
+        """The name of the translation table this lookup reads; equal lookups share one.
+
+        A plain lookup reads its mapping's table (``CURRENCY``); others are named by their
+        mappings and kind (``CUSTOMER+VENDOR company_contact``).
+        """
+        if self.via is LookupVia.COUPLING and not self.fallbacks:
+            return self.mapping
+        return f"{'+'.join(self.mappings)} {self.via}"
 
 
 class MatchSettings(FrozenModel):
@@ -216,7 +265,9 @@ class TableMapping(FrozenModel):
     def referenced_mappings(self) -> Iterator[str]:
         """Mappings this one needs: declared dependencies and lookup targets."""
         yield from self.depends_on
-        yield from (f.lookup.mapping for f in self.fields if f.lookup is not None)
+        for field in self.fields:
+            if field.lookup is not None:
+                yield from field.lookup.mappings
 
 
 def _flows_with(field: FieldMapping, flow: Direction) -> bool:
@@ -245,10 +296,12 @@ class MappingSet(FrozenModel):
                         f"mapping {mapping.name}: depends_on names unknown mapping {target}"
                     )
             for field in mapping.fields:
-                if field.lookup is not None and field.lookup.mapping not in names:
+                through = field.lookup.mappings if field.lookup is not None else ()
+                unknown = [name for name in through if name not in names]
+                if unknown:
                     raise ValueError(
                         f"mapping {mapping.name}, field {field.label}: "
-                        f"lookup uses unknown mapping {field.lookup.mapping}"
+                        f"lookup uses unknown mapping {unknown[0]}"
                     )
         self.in_dependency_order()
         return self

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from sync.models import (
+    BusinessRelation,
     ChangePage,
     ErrorClass,
     JsonScalar,
@@ -21,6 +22,12 @@ from sync.models import (
 
 _BIND = re.compile(r"^(?P<column>\w+)@odata\.bind$")
 _BOUND_ID = re.compile(r"\((?P<id>[^)]+)\)$")
+_POLYMORPHIC = {
+    "parentcustomerid_account": ("parentcustomerid", "account"),
+    "parentcustomerid_contact": ("parentcustomerid", "contact"),
+}
+"""Navigation properties of polymorphic lookups: the column and table each one binds."""
+LOOKUP_TABLE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 
 
 class SteppingClock:  # implements Clock
@@ -38,7 +45,9 @@ class InMemorySide:  # implements SideGateway
     """Rows per table, change times from a clock, writes with injectable failures.
 
     Dataverse lookup binds (``x@odata.bind: /set(id)``) are stored as ``_x_value`` the way the
-    Web API returns them, so echo detection sees what it would see in production.
+    Web API returns them (a polymorphic one with its table annotation), so echo detection sees
+    what it would see in production. On the BC side, ``relate`` gives a customer or vendor its
+    company contact (BC's business relation).
     """
 
     def __init__(self, side: Side, clock: SteppingClock, *, page_size: int = 50) -> None:
@@ -53,6 +62,8 @@ class InMemorySide:  # implements SideGateway
         self.base_currency: str | None = None
         self.id_reads = 0
         self.writes: list[WriteRequest] = []
+        self.relations: dict[str, BusinessRelation] = {}
+        self.relation_reads = 0
 
     def table(self, mapping: TableMapping) -> dict[str, Record]:
         name = mapping.bc_entity if self.side is Side.BC else mapping.dataverse_entity_set
@@ -74,6 +85,15 @@ class InMemorySide:  # implements SideGateway
         )
         table[record_id] = record
         return record
+
+    def relate(self, related_id: str, contact: Record, *, related_number: str = "") -> None:
+        """Make ``contact`` (a BC company contact) the company of a customer or vendor."""
+        self.relations[related_id] = BusinessRelation(
+            related_id=related_id,
+            related_number=related_number,
+            contact_id=contact.id,
+            contact_number=str(contact.values["number"]),
+        )
 
     def remove(self, mapping: TableMapping, record_id: str) -> None:
         self.table(mapping).pop(record_id)
@@ -120,6 +140,15 @@ class InMemorySide:  # implements SideGateway
 
     async def base_currency_id(self) -> str | None:
         return self.base_currency
+
+    async def read_business_relations(
+        self, mapping: TableMapping
+    ) -> AsyncIterator[BusinessRelation]:
+        self.relation_reads += 1
+        table = self.table(mapping)
+        for related_id, relation in self.relations.items():
+            if related_id in table:
+                yield relation
 
     async def find_matching(self, mapping: TableMapping, values) -> list[Record]:
         stored = _stored_values(dict(values))
@@ -174,5 +203,8 @@ def _stored_values(values: dict[str, JsonScalar]) -> dict[str, JsonScalar]:
             stored[key] = value
             continue
         found = _BOUND_ID.search(value) if isinstance(value, str) else None
-        stored[f"_{bind['column']}_value"] = found["id"] if found else None
+        column, table = _POLYMORPHIC.get(bind["column"], (bind["column"], None))
+        stored[f"_{column}_value"] = found["id"] if found else None
+        if table is not None:
+            stored[f"_{column}_value{LOOKUP_TABLE}"] = table if found else None
     return stored

@@ -334,6 +334,52 @@ REFUSALS = {
         "paymentTermsId",
         ("paymentTermsId holds a guid but PAYMENT TERMS's code is a code", "set bc_key to 'id'"),
     ),
+    "company lookup through a mapping of currencies": Refusal(
+        set_field_key(
+            "CONTACT",
+            "companyNumber",
+            "lookup",
+            {"mapping": "CUSTOMER", "fallbacks": ["CURRENCY"], "via": "company_contact"},
+        ),
+        "CONTACT",
+        "companyNumber",
+        ("a company contact is related to a customer or vendor, but CURRENCY syncs currencies",),
+    ),
+    "company lookup on customers": Refusal(
+        set_field_key(
+            "CUSTOMER", "currencyCode", "lookup", {"mapping": "CURRENCY", "via": "company_contact"}
+        ),
+        "CUSTOMER",
+        "currencyCode",
+        ("use it on a mapping of contacts, not of customers",),
+    ),
+    "polymorphic target the column cannot point at": Refusal(
+        set_field_key(
+            "CONTACT",
+            "companyNumber",
+            "lookup",
+            {
+                "mapping": "CUSTOMER",
+                "fallbacks": ["VENDOR"],
+                "via": "company_contact",
+                "dataverse_target": "systemuser",
+            },
+        ),
+        "CONTACT",
+        "companyNumber",
+        ("dataverse_target 'systemuser' is not a table parentcustomerid may point at",),
+    ),
+    "polymorphic target on a lookup of one table": Refusal(
+        set_field_key(
+            "CUSTOMER",
+            "currencyCode",
+            "lookup",
+            {"mapping": "CURRENCY", "bc_key": "code", "dataverse_target": "transactioncurrency"},
+        ),
+        "CUSTOMER",
+        "currencyCode",
+        ("points only at transactioncurrency, so leave dataverse_target out",),
+    ),
     "dependency on a missing mapping": Refusal(
         set_key("CONTACT", "depends_on", ["CUSTOMR", "VENDOR"]),
         "CONTACT",

@@ -371,3 +371,65 @@ def test_referenced_mappings_include_lookup_targets_when_not_declared():
     table = mapping("A", fields=(_lookup_field("CURRENCY"),), depends_on=("SALESPEOPLE",))
 
     assert list(table.referenced_mappings()) == ["SALESPEOPLE", "CURRENCY"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"mapping": "A", "fallbacks": ("A",)}, "a mapping is named twice"),
+        ({"mapping": "A", "fallbacks": ("lower",)}, "String should match pattern"),
+        ({"mapping": "A", "via": "company_contact", "bc_key": "code"}, "leave bc_key out"),
+        (
+            {"mapping": "A", "via": "company_contact", "blank_is_base_currency": True},
+            "no base currency",
+        ),
+        ({"mapping": "A", "dataverse_target": "Account"}, "String should match pattern"),
+    ],
+    ids=[
+        "fallback repeats the mapping",
+        "fallback is no mapping name",
+        "company contact with a key",
+        "company contact with base currency",
+        "target is no logical name",
+    ],
+)
+def test_lookup_is_refused_when_shape_is_wrong(arguments, message):
+    with pytest.raises(ValidationError, match=message):
+        Lookup(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("lookup", "key"),
+    [
+        (Lookup(mapping="CURRENCY", bc_key="code"), "CURRENCY"),
+        (Lookup(mapping="CUSTOMER", fallbacks=("VENDOR",)), "CUSTOMER+VENDOR coupling"),
+        (
+            Lookup(mapping="CUSTOMER", fallbacks=("VENDOR",), via="company_contact"),
+            "CUSTOMER+VENDOR company_contact",
+        ),
+    ],
+    ids=["plain", "with fallback", "company contact"],
+)
+def test_lookups_read_their_own_table_when_they_differ(lookup, key):
+    assert lookup.table_key == key
+
+
+def test_mapping_set_is_refused_when_a_fallback_is_unknown():
+    field = FieldMapping(
+        bc_field="currencyCode",
+        dataverse_field="transactioncurrencyid",
+        lookup=Lookup(mapping="A", fallbacks=("NOPE",)),
+    )
+
+    with pytest.raises(ValidationError, match="lookup uses unknown mapping NOPE"):
+        MappingSet(mappings=(mapping("A", fields=(field,)),))
+
+
+def test_referenced_mappings_include_lookup_fallbacks_when_not_declared():
+    field = FieldMapping(
+        bc_field="companyNumber",
+        dataverse_field="parentcustomerid",
+        lookup=Lookup(mapping="CUSTOMER", fallbacks=("VENDOR",), via="company_contact"),
+    )
+
+    assert list(mapping("A", fields=(field,)).referenced_mappings()) == ["CUSTOMER", "VENDOR"]

@@ -7,7 +7,7 @@ import pytest
 from sync.errors import ConfigError
 from sync.mappings import check_mappings, reset_to_defaults, standard_mappings
 from sync.mappings import standard as standard_module
-from sync.models import ConflictPolicy, DeletionPolicy, Direction, LookupFailure
+from sync.models import ConflictPolicy, DeletionPolicy, Direction, LookupFailure, LookupVia
 
 TO_DV = Direction.TO_DATAVERSE
 FROM_DV = Direction.FROM_DATAVERSE
@@ -155,6 +155,7 @@ FIELDS = {
         ("mobilePhoneNumber", "mobilephone", BOTH),
         ("displayName", "fullname", FROM_DV),
         ("type", None, FROM_DV),
+        ("companyNumber", "parentcustomerid", BOTH),
     },
     "CURRENCY": {
         ("code", "isocurrencycode", TO_DV),
@@ -219,7 +220,25 @@ def test_only_listed_fields_use_lookups_when_standard_set_is_built():
         (m.name, f.bc_field) for m in STANDARD.mappings for f in m.fields if f.lookup is not None
     }
 
-    assert with_lookup == {(row.mapping, row.bc_field) for row in LOOKUPS}
+    assert with_lookup == {(row.mapping, row.bc_field) for row in LOOKUPS} | {
+        ("CONTACT", "companyNumber")
+    }
+
+
+@pytest.mark.parametrize("ownership", OWNERSHIPS)
+def test_contact_company_resolved_through_customers_then_vendors_when_standard_set_is_built(
+    ownership,
+):
+    contact = standard_mappings(ownership=ownership).get("CONTACT")
+    (field,) = [f for f in contact.fields if f.bc_field == "companyNumber"]
+
+    assert field.lookup is not None
+    assert field.lookup.via is LookupVia.COMPANY_CONTACT
+    assert field.lookup.mappings == ("CUSTOMER", "VENDOR")
+    assert field.lookup.dataverse_target == "account"
+    # BC's rule: a contact whose company cannot be resolved is not created or updated.
+    assert field.lookup.on_failure is LookupFailure.FAIL_RECORD
+    assert set(contact.depends_on) == {"CUSTOMER", "VENDOR"}
 
 
 @pytest.mark.parametrize("ownership", OWNERSHIPS)
