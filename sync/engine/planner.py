@@ -250,7 +250,7 @@ def _create_from(
             dataverse_id=new_id,
             dataverse_write=write,
             base_bc=base_bc,
-            base_dataverse=base_dataverse,
+            base_dataverse=_left_empty(mapping) | base_dataverse,
             bc_version=record.version,
         )
     values = mapping.bc_defaults | {k: v for k, v in base_bc.items() if _bc_writable(mapping, k)}
@@ -264,6 +264,26 @@ def _create_from(
         base_dataverse=base_dataverse,
         dataverse_version=record.version,
     )
+
+
+def _left_empty(mapping: TableMapping) -> dict[str, JsonScalar]:
+    """The base of the columns a new Dataverse row gets nothing for: empty.
+
+    A column that only flows into BC (a contact's ``fullname``, which Dataverse composes from
+    name parts the mapping does not write) is empty on the new row; taking that as its base
+    keeps the first read of the row from carrying the emptiness back over the BC value.
+    """
+    return {
+        field.dataverse_field: None
+        for field in mapping.fields
+        if field.enabled
+        and field.dataverse_field is not None
+        and field.bc_field is not None
+        and not (
+            field.direction.includes(Direction.TO_DATAVERSE)
+            and mapping.direction.includes(Direction.TO_DATAVERSE)
+        )
+    }
 
 
 def _plan_deleted(

@@ -69,6 +69,9 @@ CONTACT = TableMapping(
     ),
     fields=(
         FieldMapping(bc_field="email", dataverse_field="emailaddress1"),
+        FieldMapping(
+            bc_field="displayName", dataverse_field="fullname", direction="from_dataverse"
+        ),
         FieldMapping(bc_field="type", constant="Person", direction="from_dataverse"),
         COMPANY_FIELD,
     ),
@@ -98,7 +101,9 @@ class ContactWorld(World):
         number = f"CT{next(_numbers):06d}"
         company_number = company.values["number"] if company is not None else ""
         values = {"type": "Person", "number": number, "companyNumber": company_number}
-        return self.bc.put(CONTACT, values | {"email": email})
+        return self.bc.put(
+            CONTACT, values | {"email": email, "displayName": email.split("@", maxsplit=1)[0]}
+        )
 
     def account_of(self, company: Record) -> str:
         related_id = next(r for r, rel in self.bc.relations.items() if rel.contact_id == company.id)
@@ -244,6 +249,23 @@ async def test_link_written_once_without_echo_when_later_runs_follow(world):
     settled = await contact_pair(world, anna.id)
     assert settled.base_bc["companyNumber"] == fabrikam.values["number"]
     assert settled.base_dataverse["parentcustomerid"] == world.account_of(fabrikam)
+
+
+async def test_bc_name_kept_when_its_new_dataverse_row_has_no_full_name(world):
+    """Dataverse composes fullname from name parts the mapping does not write: it stays empty.
+
+    Once the person's row has a parent it is read back like any contact of an account; the
+    empty fullname of the new row is its base, not a change to carry over the BC name.
+    """
+    anna = world.person(world.company(CUSTOMER, "Adatum"), "anna@adatum.example")
+    await world.run(RunMode.FULL)
+    writes = world.bc.write_calls
+
+    await world.run(RunMode.FULL)
+    await world.run()
+
+    assert world.bc.write_calls == writes
+    assert world.bc.tables["contacts"][anna.id].values["displayName"] == "anna"
 
 
 async def test_unchanged_parent_not_rewritten_when_other_field_changes(world):
