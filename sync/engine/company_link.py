@@ -91,7 +91,8 @@ async def load_company_links(
                 uncoupled.setdefault(
                     number,
                     f"company contact {number} belongs to {what}, which is not coupled in "
-                    f"mapping {name}; sync {name} first or couple that {_kind(target)}",
+                    f"mapping {name}; sync {name} first, or couple that {_kind(target)} if "
+                    "the mapping's filter leaves it out",
                 )
                 continue
             by_number.setdefault(number, coupling.dataverse_id.lower())
