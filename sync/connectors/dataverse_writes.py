@@ -140,10 +140,6 @@ def _without_target_index(message: str) -> str:
     return _NAMED_TARGET.sub("", message)
 
 
-_MIN_SPREAD_CHUNK = 100
-"""Records per bulk message below which a write is not spread over more requests."""
-
-
 class DataverseWriter:
     """Writes batches of records to Dataverse, one outcome per record.
 
@@ -175,8 +171,9 @@ class DataverseWriter:
             ("UpdateMultiple", plan.updates),
         ]
         for message, items in bulk:
-            size = self._chunk_size(len(items))
-            jobs += [self._bulk(target, message, chunk) for chunk in _slices(items, size)]
+            jobs += [
+                self._bulk(target, message, chunk) for chunk in _slices(items, self._bulk_size)
+            ]
         # A repeated conditional PATCH answers 412 for its own first write: never repeat it.
         jobs += self._batches(target, plan.conditional, self._conditional, idempotent=False)
         jobs += self._batches(target, plan.deletes, self._delete, idempotent=True)
@@ -184,14 +181,6 @@ class DataverseWriter:
         for outcomes in await _run_all(jobs):
             by_index.update((outcome.index, outcome) for outcome in outcomes)
         return [by_index[index] for index in range(len(requests))]
-
-    def _chunk_size(self, count: int) -> int:
-        # A few hundred changes sent as one bulk message would keep a single slot busy while
-        # the others idle: spread them over the parallelism Dataverse recommends, but never
-        # below a floor that keeps the request count in proportion to the records.
-        parallel = self._client.limiter.maximum
-        spread = max(_MIN_SPREAD_CHUNK, -(-count // parallel))
-        return min(self._bulk_size, spread)
 
     async def _bulk(
         self, target: WriteTarget, message: BulkMessage, items: list[_Item]
