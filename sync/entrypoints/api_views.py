@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from sync.engine.operation import Operation
-from sync.entrypoints.timers import timer_name
+from sync.entrypoints.bindings import timer_name
 from sync.models import Coupling, RecordError, Run, RunCounters, TableMapping
 
 

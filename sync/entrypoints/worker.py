@@ -3,73 +3,33 @@
 Messages arrive base64-decoded by the host (``messageEncoding`` base64, the default). An
 exception makes the host deliver the message again, up to ``maxDequeueCount`` (host.json);
 then it moves to ``sync-work-poison``, whose trigger records the failure on the run.
+
+This module only registers the triggers; ``worker_handlers`` reads and does the work.
 """
 
 from __future__ import annotations
 
-import logging
-
 import azure.functions as func
-from pydantic import ValidationError
 
-from sync.entrypoints.dependencies import Dependencies, get_dependencies
-from sync.entrypoints.fan_out import give_up_page, give_up_split, split_stage, sync_page
-from sync.entrypoints.incremental_run import fail_run, run_incremental
-from sync.entrypoints.work_message import PageWork, RunWork, SplitWork, parse_work
-from sync.models.work import WORK_QUEUE
+from sync.entrypoints.bindings import POISON_QUEUE, WORK_QUEUE
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves __init__ unannotated
-log = logging.getLogger("sync").getChild("worker")
-
-POISON_QUEUE = f"{WORK_QUEUE}-poison"
-Work = RunWork | SplitWork | PageWork
 
 
 @blueprint.function_name("process_work")
 @blueprint.queue_trigger(arg_name="msg", queue_name=WORK_QUEUE, connection="AzureWebJobsStorage")
 async def process_work(msg: func.QueueMessage) -> None:
     """Do one piece of queued work; failing raises, so the host tries it again."""
-    work = _read(msg)
-    if work is not None:
-        await do_work(await get_dependencies(), work, delivery=msg.id or "-")
+    # Imported on the first message: the models and engine behind it would slow every cold start.
+    from sync.entrypoints import worker_handlers  # noqa: PLC0415
+
+    await worker_handlers.process_work(msg)
 
 
 @blueprint.function_name("process_failed_work")
 @blueprint.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection="AzureWebJobsStorage")
 async def process_failed_work(msg: func.QueueMessage) -> None:
     """Record work that failed every attempt on its run, so nothing is lost silently."""
-    work = _read(msg)
-    if work is not None:
-        await give_up(await get_dependencies(), work, delivery=msg.id or "-")
+    from sync.entrypoints import worker_handlers  # noqa: PLC0415
 
-
-async def do_work(dependencies: Dependencies, work: Work, *, delivery: str) -> None:
-    """Do one work message (also what tests call with a message taken from the queue)."""
-    log.info("work started run_id=%s kind=%s", work.run_id, work.kind)
-    if isinstance(work, RunWork):
-        await run_incremental(dependencies, work)
-    elif isinstance(work, SplitWork):
-        await split_stage(dependencies, work, delivery=delivery)
-    else:
-        await sync_page(dependencies, work, delivery=delivery)
-
-
-async def give_up(dependencies: Dependencies, work: Work, *, delivery: str) -> None:
-    """Turn work that kept failing into per-record errors (or a failed run) on its run."""
-    reason = "the work failed on every delivery (see the log of process_work)"
-    log.error("work given up run_id=%s kind=%s delivery=%s", work.run_id, work.kind, delivery)
-    if isinstance(work, RunWork):
-        await fail_run(dependencies, work, reason)
-    elif isinstance(work, SplitWork):
-        await give_up_split(dependencies, work, delivery=delivery, reason=reason)
-    else:
-        await give_up_page(dependencies, work, delivery=delivery, reason=reason)
-
-
-def _read(msg: func.QueueMessage) -> Work | None:
-    try:
-        return parse_work(msg.get_body().decode("utf-8"))
-    except (ValidationError, UnicodeDecodeError):
-        # Not ours (or mangled): retrying cannot help, and it names no run to report on.
-        log.error("unreadable work message dropped message_id=%s", msg.id)
-        return None
+    await worker_handlers.process_failed_work(msg)

@@ -8,9 +8,9 @@ import sys
 import azure.functions as func
 import pytest
 
+from sync.entrypoints.bindings import DEFAULT_SCHEDULE, PURGE_SCHEDULE
 from sync.entrypoints.dependencies import use_dependencies
 from sync.entrypoints.openapi_routes import ROUTES
-from sync.entrypoints.timers import DEFAULT_SCHEDULE, PURGE_SCHEDULE
 from sync.mappings import standard_mappings
 from sync.settings import get_settings
 
