@@ -3,77 +3,26 @@
 Answers 200 whenever the app itself runs, so an instance health check never recycles an
 instance because Business Central is down; ``status`` says ``ok`` or ``degraded`` and
 ``checks`` says what failed. No setting value, secret or URL is ever part of the answer.
+
+This module only registers the route; ``health_check`` runs the checks.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING
 
 import azure.functions as func
 
-from sync import __version__
-from sync.entrypoints.api_views import CheckView, HealthView
-from sync.entrypoints.dependencies import Dependencies, get_dependencies
-from sync.errors import ConfigError, SyncError
-
-if TYPE_CHECKING:
-    from sync.connectors import ServiceClient
-
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # the SDK leaves __init__ unannotated
-log = logging.getLogger("sync").getChild("health")
-
-CHECK_SECONDS = 5.0
 
 
 @blueprint.function_name("health")
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health(req: func.HttpRequest) -> func.HttpResponse:  # noqa: ARG001 - bound by the host
     """Answer the app's version and whether the store, BC and Dataverse answer."""
+    # Imported on the first call: the settings and views behind it would slow every cold start.
+    from sync.entrypoints.health_check import check_health  # noqa: PLC0415
+
     view = await check_health()
     body = json.dumps(view.to_json())
     return func.HttpResponse(body, status_code=200, mimetype="application/json")
-
-
-async def check_health() -> HealthView:
-    """Check each dependency, at most ``CHECK_SECONDS`` each, all at once."""
-    try:
-        dependencies = await get_dependencies()
-    except ConfigError as exc:
-        log.warning("health: the app is not configured: %s", exc)
-        checks = {"configuration": CheckView(status="not_configured")}
-        return HealthView(status="degraded", version=__version__, checks=checks)
-    store, bc, dataverse = await asyncio.gather(
-        _check(_reach_store(dependencies)),
-        _check(_reach(dependencies.engine.bc_client, "v2.0/companies", {"$top": "1"})),
-        _check(_reach(dependencies.engine.dataverse_client, "WhoAmI", None)),
-    )
-    checks = {"store": store, "businessCentral": bc, "dataverse": dataverse}
-    ok = all(check.status == "ok" for check in checks.values())
-    return HealthView(status="ok" if ok else "degraded", version=__version__, checks=checks)
-
-
-async def _check(probe: Awaitable[None]) -> CheckView:
-    try:
-        async with asyncio.timeout(CHECK_SECONDS):
-            await probe
-    except TimeoutError:
-        return CheckView(status="failed", message=f"no answer within {CHECK_SECONDS:g} s")
-    except SyncError as exc:
-        log.warning("health check failed: %s", exc)
-        return CheckView(status="failed", message=type(exc).__name__)
-    return CheckView(status="ok")
-
-
-async def _reach_store(dependencies: Dependencies) -> None:
-    await dependencies.engine.store.runs.list_runs("health", limit=1)
-
-
-async def _reach(client: ServiceClient, path: str, params: dict[str, str] | None) -> None:
-    # Imported here: the HTTP and token libraries behind it cost a cold start ~0.15 s.
-    from sync.connectors.accounting import RequestKind  # noqa: PLC0415
-
-    await client.request("GET", path, kind=RequestKind.READ, idempotent=True, params=params)

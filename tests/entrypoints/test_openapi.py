@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from sync.entrypoints.openapi import PLACEHOLDER_HOST, build_document
+from sync.entrypoints.openapi_builder import PLACEHOLDER_HOST, build_document
 
 DOCUMENT = build_document()
 CHECKED_IN = Path(__file__).parents[2] / "openapi.json"
@@ -36,7 +36,7 @@ def test_document_is_valid_swagger_2_when_built():
 
 def test_checked_in_document_is_current_when_compared_with_the_code():
     written = json.loads(CHECKED_IN.read_text(encoding="utf-8"))
-    assert written == DOCUMENT, "run: python -m sync.entrypoints.openapi > openapi.json"
+    assert written == DOCUMENT, "run: python -m sync.entrypoints.openapi_builder > openapi.json"
 
 
 def test_every_http_function_is_described_with_its_route_and_method(functions):
