@@ -1,7 +1,10 @@
 """The Azure Functions app: creates the FunctionApp and registers the blueprints.
 
-Nothing runs at import: no settings are read, no network or file is touched. Each trigger
-gets the engine from ``sync.entrypoints.dependencies`` on its first call.
+Nothing runs at import: no settings are read, no network or file is touched. The host imports
+this module on every cold start, so the blueprint modules hold only their triggers: each
+trigger imports the code that answers it (models, settings, engine) on its first call and gets
+the engine from ``sync.entrypoints.dependencies``. A test keeps pydantic, the settings and the
+engine out of this import.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ import inspect
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import azure.functions as func
 import pytest
@@ -123,3 +124,40 @@ def test_import_reads_no_settings_when_environment_is_broken():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+HEAVY_AT_IMPORT = (
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "httpx",
+    "msal",
+    "azure.core",
+    "azure.data",
+    "azure.identity",
+    "azure.storage",
+    "sync.bootstrap",
+    "sync.connectors",
+    "sync.engine",
+    "sync.mappings",
+    "sync.models",
+    "sync.settings",
+    "sync.store",
+    "sync.entrypoints.dependencies",
+)
+"""Packages a cold start must not load: each trigger imports what it needs on its first call."""
+
+
+def test_import_loads_no_models_settings_or_engine_when_fresh():
+    """A fresh host process pays only for azure.functions and the trigger registrations."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import function_app, sys; print(' '.join(sorted(sys.modules)))"],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = result.stdout.split()
+    assert "function_app" in loaded
+    heavy = [m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY_AT_IMPORT)]
+    assert heavy == []
