@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tracemalloc
 from datetime import UTC, datetime
 
 import pytest
@@ -82,3 +83,43 @@ async def test_loaded_from_the_store_with_every_coupling_of_the_mapping():
 
     assert len(index) == 3
     assert index.find(Side.DATAVERSE, "d2") == coupling("b2", "d2")
+
+
+def typical(number: int) -> Coupling:
+    name = f"Customer {number:06d} of {number % 97} Trading"
+    street, city = f"{number} Main Street", f"City {number % 500}"
+    return coupling(
+        f"{number:08x}-3b7d-4c1e-9a6f-2d8b4e7c1a90",
+        f"{number:08x}-5e6f-4a1b-8c2d-9e0f1a2b3c4d",
+        base_bc={"displayName": name, "addressLine1": street, "city": city},
+        base_dataverse={"name": name, "address1_line1": street, "address1_city": city},
+        bc_version=f'W/"JzE4O{number:012d}Jw=="',
+        dataverse_version=str(9_000_000 + number),
+        bc_modified_at=datetime(2026, 11, 25, 7, number % 60, tzinfo=UTC),
+        last_result=SyncResult.SUCCESS,
+        last_synced_at=datetime(2026, 11, 25, 8, 0, number % 60, tzinfo=UTC),
+    )
+
+
+def test_every_coupling_reads_back_equal_however_unlike_the_first_it_is():
+    long_error = "x" * 5000 + " — ünïcode"  # longer than the compression window
+    couplings = [typical(n) for n in range(200)] + [
+        coupling("odd", "one", last_error=long_error, failure_count=1),
+        coupling("bare", "pair"),
+    ]
+    index = CouplingIndex(couplings)
+
+    assert all(index.find(Side.BC, c.bc_id) == c for c in couplings)
+    assert all(index.find(Side.DATAVERSE, c.dataverse_id) == c for c in couplings)
+
+
+def test_10000_couplings_take_under_4_mb():
+    couplings = [typical(n) for n in range(10_000)]
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    index = CouplingIndex(couplings)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+
+    assert len(index) == 10_000
+    assert held < 4_000_000, f"{held / 10_000:.0f} bytes per coupling"
