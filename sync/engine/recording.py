@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,8 +39,14 @@ class Recorded:
     put: list[Coupling] = field(default_factory=list)
     removed: list[Coupling] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
-    counters: RunCounters = field(default_factory=RunCounters)
     transient_failures: list[Operation] = field(default_factory=list)
+    # Plain counts while a page is recorded: a model per record would cost more than the rest.
+    tally: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def counters(self) -> RunCounters:
+        """The page's counters."""
+        return RunCounters(**self.tally)
 
 
 @dataclass(frozen=True)
@@ -74,13 +81,15 @@ def record_operation(
         _record_failure(context, operation, existing, side=side, failure=failure, into=into)
         return
     counter = _COUNTER_OF_KIND[operation.kind]
-    increments = {counter: 1}
+    into.tally[counter] += 1
+    if operation.kind is OperationKind.UNCHANGED and _keeps_coupling(operation, existing):
+        return  # the common case of a full sync's second pass: nothing to remember
     if operation.kind is OperationKind.CONFLICT or operation.conflicts:
-        increments["conflicts"] = 1
+        if counter != "conflicts":  # a merged update with a field left in conflict
+            into.tally["conflicts"] += 1
         into.errors.append(_conflict_error(context, operation))
     if operation.couples or operation.kind in (OperationKind.CREATE, OperationKind.RESTORE):
-        increments["coupled"] = 1
-    into.counters = into.counters + RunCounters(**increments)
+        into.tally["coupled"] += 1
     if operation.kind is OperationKind.UNCOUPLE or (
         operation.kind is OperationKind.DELETE and existing is not None
     ):
@@ -100,6 +109,25 @@ def record_operation(
     elif existing is not None and _same_state(existing, after):
         return  # nothing new to remember: no store write for an unchanged pair
     into.put.append(after)
+
+
+def _keeps_coupling(operation: Operation, existing: Coupling | None) -> bool:
+    # What ``_same_state`` would conclude for an unchanged pair that last synced cleanly,
+    # without building the coupling it would compare.
+    return (
+        existing is not None
+        and existing.last_result is SyncResult.SUCCESS
+        and existing.failure_count == 0
+        and not existing.skipped
+        and existing.last_error is None
+        and not operation.conflicts
+        and not operation.couples
+        and (operation.bc_id, operation.dataverse_id) == (existing.bc_id, existing.dataverse_id)
+        and operation.bc_version == existing.bc_version
+        and operation.dataverse_version == existing.dataverse_version
+        and operation.base_bc == existing.base_bc
+        and operation.base_dataverse == existing.base_dataverse
+    )
 
 
 def _same_state(before: Coupling, after: Coupling) -> bool:
@@ -162,7 +190,7 @@ def _record_failure(
     error_class = failure.error_class if failure is not None else ErrorClass.PERMANENT
     assert error_class is not None  # noqa: S101 - a failed outcome carries its class
     message = (failure.error_message if failure is not None else operation.reason) or "failed"
-    into.counters = into.counters + RunCounters(failed=1)
+    into.tally["failed"] += 1
     attempt = (existing.failure_count + 1) if existing is not None else 1
     into.errors.append(
         RecordError(

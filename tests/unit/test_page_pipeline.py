@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 
 from sync.engine.page_pipeline import PagePipeline
 from sync.engine.recording import Recorded
-from sync.models import ChangePage, Record, RunCounters
+from sync.models import ChangePage, Record
 
 
 def page(*ids: str) -> ChangePage:
@@ -28,7 +29,7 @@ class Gate:
         self.running -= 1
         if fail:
             raise RuntimeError(f"{name} failed")
-        return Recorded(counters=RunCounters(modified=int(name[1:])))
+        return Recorded(tally=Counter(modified=int(name[1:])))
 
     def release(self, name: str) -> None:
         self.events.setdefault(name, asyncio.Event()).set()
