@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from sync.engine.recording import Recorded
@@ -99,3 +99,28 @@ async def _quietly(task: Awaitable[Recorded]) -> Recorded | BaseException:
     except Exception as exc:  # noqa: BLE001 - the first failure is the one raised
         log.warning("page failed after an earlier page's failure error=%s", exc)
         return exc
+
+
+_END: Any = object()
+
+
+async def read_ahead(pages: AsyncIterator[ChangePage]) -> AsyncGenerator[ChangePage, None]:
+    """Yield ``pages``, reading the next one while the caller plans and applies this one.
+
+    A side with nothing to write (the second side of a full sync, where almost every row is
+    this run's own echo) is paced by read + plan per page; reading one page ahead hides the
+    read. Only one read is ever pending, so at most one extra page is held. Use it with
+    ``contextlib.aclosing`` so a caller that stops early also stops the pending read.
+    """
+    pending: asyncio.Future[ChangePage] = asyncio.ensure_future(anext(pages, _END))
+    try:
+        while (page := await pending) is not _END:
+            pending = asyncio.ensure_future(anext(pages, _END))
+            yield page
+    finally:
+        if not pending.done():
+            pending.cancel()
+        await asyncio.gather(pending, return_exceptions=True)
+        close = getattr(pages, "aclose", None)
+        if close is not None:
+            await close()

@@ -127,10 +127,8 @@ def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> O
     assert coupling is not None  # noqa: S101 - only coupled records are already synced
     # The coupling keeps the versions it has: an echo of this run's own write would otherwise
     # rewrite every coupling a full sync created (100,000 store writes for 100,000 records),
-    # only to spare a comparison with the base when the row is read again. Every value comes
-    # from a validated coupling, so validating them again (per row of a 100,000-row pass) is
-    # skipped.
-    return Operation.model_construct(
+    # only to spare a comparison with the base when the row is read again.
+    return Operation(
         kind=OperationKind.UNCHANGED,
         mapping=context.mapping.name,
         source=side,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import aclosing
 
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.dry_run import PlannedCouplings
 from sync.engine.matching import Matcher
 from sync.engine.page import DeletionGuardError, PageApplier
-from sync.engine.page_pipeline import PagePipeline
+from sync.engine.page_pipeline import PagePipeline, read_ahead
 from sync.engine.page_plan import Seen, plan_page
 from sync.engine.planner import PlanContext
 from sync.engine.recording import Recorded, RecordingContext, bc_base_fields
@@ -188,7 +189,7 @@ class Runner:
                 couplings=index,
                 lookups=context.lookups,
             )
-        pages = self._parts.sides[side].read_changes(mapping, since=since, delta_token=token)
+        reads = self._parts.sides[side].read_changes(mapping, since=since, delta_token=token)
         done = 0
 
         def page_done(page: ChangePage, recorded: Recorded) -> None:
@@ -209,28 +210,29 @@ class Runner:
 
         pipeline = PagePipeline(depth=self._parts.options.pages_in_flight, on_done=page_done)
         try:
-            async for page in pages:
-                if pipeline.holds_any(page.records):
-                    await pipeline.drain()
-                operations = await plan_page(
-                    context,
-                    side,
-                    page.records,
-                    sides=self._parts.sides,
-                    index=index,
-                    matcher=matcher,
-                    seen=seen,
-                    synced_since=result.run.started_at,
-                    full=full,
-                )
-                if isinstance(couplings, PlannedCouplings):
-                    result.plan.extend(operations)
-                    couplings.add(operations)
-                    continue
-                await pipeline.start(page, applier.apply(operations))
-                if self._past_budget(result):
-                    progress.interrupted()
-                    break
+            async with aclosing(read_ahead(reads)) as pages:
+                async for page in pages:
+                    if pipeline.holds_any(page.records):
+                        await pipeline.drain()
+                    operations = await plan_page(
+                        context,
+                        side,
+                        page.records,
+                        sides=self._parts.sides,
+                        index=index,
+                        matcher=matcher,
+                        seen=seen,
+                        synced_since=result.run.started_at,
+                        full=full,
+                    )
+                    if isinstance(couplings, PlannedCouplings):
+                        result.plan.extend(operations)
+                        couplings.add(operations)
+                        continue
+                    await pipeline.start(page, applier.apply(operations))
+                    if self._past_budget(result):
+                        progress.interrupted()
+                        break
             await pipeline.drain()
         finally:
             await pipeline.close()

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from contextlib import aclosing
 
 import pytest
 
-from sync.engine.page_pipeline import PagePipeline
+from sync.engine.page_pipeline import PagePipeline, read_ahead
 from sync.engine.recording import Recorded
 from sync.models import ChangePage, Record
 
@@ -141,3 +142,63 @@ async def test_holds_any_when_a_record_of_a_page_in_flight_is_read_again():
 def test_depth_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         PagePipeline(depth=0, on_done=ignore)
+
+
+class Source:
+    """Pages read one at a time, noting which reads started and whether it was closed."""
+
+    def __init__(self, count: int, *, fail_at: int | None = None) -> None:
+        self.count, self.fail_at = count, fail_at
+        self.started: list[int] = []
+        self.closed = False
+
+    async def pages(self):
+        try:
+            for number in range(self.count):
+                self.started.append(number)
+                await asyncio.sleep(0)
+                if number == self.fail_at:
+                    raise RuntimeError(f"read {number} failed")
+                yield page(f"r{number}")
+        finally:
+            self.closed = True
+
+
+async def test_next_page_is_read_while_the_current_one_is_worked_on():
+    source = Source(3)
+    seen: list[tuple[str, list[int]]] = []
+    async with aclosing(read_ahead(source.pages())) as pages:
+        async for current in pages:
+            await settle()  # the caller planning and applying
+            seen.append((current.records[0].id, list(source.started)))
+
+    assert seen == [("r0", [0, 1]), ("r1", [0, 1, 2]), ("r2", [0, 1, 2])]
+    assert source.closed
+
+
+async def test_stopping_early_reads_at_most_one_page_more_and_closes_the_source():
+    source = Source(10)
+    async with aclosing(read_ahead(source.pages())) as pages:
+        async for current in pages:
+            await settle()
+            if current.records[0].id == "r1":
+                break
+
+    assert source.started == [0, 1, 2]
+    assert source.closed
+
+
+async def test_a_failed_read_is_raised_after_the_pages_before_it():
+    source = Source(5, fail_at=2)
+    read: list[str] = []
+
+    async def consume() -> None:
+        async with aclosing(read_ahead(source.pages())) as pages:
+            async for current in pages:
+                read.append(current.records[0].id)
+
+    with pytest.raises(RuntimeError, match="read 2 failed"):
+        await consume()
+
+    assert read == ["r0", "r1"]
+    assert source.closed
