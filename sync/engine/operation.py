@@ -8,6 +8,9 @@ from pydantic import Field
 
 from sync.models import FrozenModel, JsonScalar, Side, WriteRequest
 
+SETTLED = "already synced, and the pair's last sync went through"
+"""Reason of an unchanged pair whose coupling stays exactly as it is: recorded as a count only."""
+
 
 class OperationKind(StrEnum):
     """The kinds of step a plan holds."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from sync.cooperative import in_slices
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.create_guard import CreateGuard
-from sync.engine.operation import Operation, OperationKind
+from sync.engine.operation import SETTLED, Operation, OperationKind
 from sync.engine.planner import PlanContext
 from sync.engine.recording import Recorded, RecordingContext, record_operation
 from sync.errors import SyncError
@@ -63,7 +63,9 @@ class PageApplier:
         position = 0
         async for chunk in in_slices(operations):
             for operation in chunk:
-                existing = self._existing(operation)
+                # A settled pair is only counted: finding its coupling again would be wasted.
+                settled = operation.kind is OperationKind.UNCHANGED and operation.reason == SETTLED
+                existing = None if settled else self._existing(operation)
                 record_operation(self._recording, operation, existing, outcomes[position], recorded)
                 position += 1
         await self._save(recorded)

@@ -9,9 +9,9 @@ from sync.cooperative import in_slices
 from sync.engine.coupling_index import CouplingIndex
 from sync.engine.fields import read_bc, read_dataverse, same_value
 from sync.engine.matching import Matcher
-from sync.engine.operation import Operation, OperationKind
+from sync.engine.operation import SETTLED, Operation, OperationKind
 from sync.engine.planner import PlanContext, plan_change
-from sync.models import Coupling, Record, Side
+from sync.models import Coupling, Record, Side, SyncResult
 from sync.ports import SideGateway
 
 Seen = dict[tuple[Side, str], str | None]
@@ -128,10 +128,14 @@ def _unchanged(context: PlanContext, side: Side, coupling: Coupling | None) -> O
     # The coupling keeps the versions it has: an echo of this run's own write would otherwise
     # rewrite every coupling a full sync created (100,000 store writes for 100,000 records),
     # only to spare a comparison with the base when the row is read again.
+    clean = coupling.last_result is SyncResult.SUCCESS and not (
+        coupling.failure_count or coupling.skipped or coupling.last_error
+    )
     return Operation(
         kind=OperationKind.UNCHANGED,
         mapping=context.mapping.name,
         source=side,
+        reason=SETTLED if clean else "",
         bc_id=coupling.bc_id,
         dataverse_id=coupling.dataverse_id,
         base_bc=coupling.base_bc,

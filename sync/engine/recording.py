@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sync.engine.fields import BC_BUSINESS_KEYS
-from sync.engine.operation import Operation, OperationKind
+from sync.engine.operation import SETTLED, Operation, OperationKind
 from sync.models import (
     Coupling,
     ErrorClass,
@@ -82,7 +82,9 @@ def record_operation(
         return
     counter = _COUNTER_OF_KIND[operation.kind]
     into.tally[counter] += 1
-    if operation.kind is OperationKind.UNCHANGED and _keeps_coupling(operation, existing):
+    if operation.kind is OperationKind.UNCHANGED and (
+        operation.reason == SETTLED or _keeps_coupling(operation, existing)
+    ):
         return  # the common case of a full sync's second pass: nothing to remember
     if operation.kind is OperationKind.CONFLICT or operation.conflicts:
         if counter != "conflicts":  # a merged update with a field left in conflict

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sync.engine.operation import Operation, OperationKind
+from sync.engine.operation import SETTLED, Operation, OperationKind
 from sync.engine.recording import Recorded, RecordingContext, record_operation
 from sync.models import Coupling, Side, SyncResult
 
@@ -91,3 +91,12 @@ def test_a_conflict_counts_once_and_an_update_with_a_field_in_conflict_counts_in
 
     assert recorded.counters.model_dump(exclude_defaults=True) == {"conflicts": 2, "modified": 1}
     assert len(recorded.errors) == 2
+
+
+def test_settled_pair_is_counted_without_its_coupling():
+    recorded = Recorded()
+
+    record_operation(CONTEXT, unchanged(reason=SETTLED), None, {}, recorded)
+
+    assert (recorded.put, recorded.removed, recorded.errors) == ([], [], [])
+    assert recorded.counters.unchanged == 1
