@@ -43,6 +43,7 @@ DEFAULT_CLIENT_SECRET: Final = "sandbox-secret"  # noqa: S105 - a published fake
 
 _FROZEN: Final = ConfigDict(frozen=True, extra="forbid")
 _GRACEFUL_SHUTDOWN_SECONDS: Final = 5
+_KEEP_ALIVE_SECONDS: Final = 120
 
 
 class DataverseLimits(BaseModel):
@@ -361,6 +362,10 @@ class LoopbackServers:
                 lifespan="auto",
                 # Bounded, so that requests held by a `hang` fault cannot block a stop forever.
                 timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
+                # Azure's front ends keep an idle connection for minutes; uvicorn's 5 s default
+                # equals httpx's own keep-alive expiry, so a client reusing a connection just as
+                # the server dropped it got a disconnect no real service would send.
+                timeout_keep_alive=_KEEP_ALIVE_SECONDS,
                 ssl_certfile=served.certfile,
                 ssl_keyfile=served.keyfile,
             )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import httpx
@@ -196,3 +197,26 @@ def test_bound_sockets_say_tcp_so_accepted_connections_get_nodelay():
         assert sockets["one"].proto == socket.IPPROTO_TCP
     finally:
         sockets["one"].close()
+
+
+async def client_port_app(scope, receive, send):
+    # Answers the client's port: the same port twice means the same connection was reused.
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(scope["client"][1]).encode()})
+
+
+async def test_idle_connection_is_kept_longer_than_a_client_keeps_it_when_served():
+    # httpx drops an idle connection after 5 s; a server dropping it at the same moment makes
+    # the client's next request on it fail, which no Azure front end (minutes of idle) does.
+    async with (
+        LoopbackServers({"api": ServedApp(client_port_app)}) as servers,
+        httpx.AsyncClient(limits=httpx.Limits(keepalive_expiry=30)) as client,
+    ):
+        url = f"http://127.0.0.1:{servers.ports['api']}/"
+        first = await client.get(url)
+        await asyncio.sleep(5.5)
+        again = await client.get(url)
+
+    assert first.text == again.text
