@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 
 from sync.cooperative import in_slices
@@ -13,6 +14,10 @@ from sync.engine.recording import Recorded, RecordingContext, record_operation
 from sync.errors import SyncError
 from sync.models import Coupling, Side, WriteOutcome, WriteRequest
 from sync.ports import CouplingStore, RunStore, SideGateway
+
+WRITE_CHUNK = 1000
+"""Operations per write call: a multiple of both services' message sizes (Dataverse bulk 1,000,
+BC ``$batch`` 100), so chunking a page adds no request."""
 
 
 class DeletionGuardError(SyncError):
@@ -37,6 +42,7 @@ class PageApplier:
         index: CouplingIndex,
         recording: RecordingContext,
         max_deletions: int,
+        write_chunk: int = WRITE_CHUNK,
     ) -> None:
         self._context = context
         self._sides = sides
@@ -45,6 +51,7 @@ class PageApplier:
         self._index = index
         self._recording = recording
         self._deletions_left = max_deletions
+        self._write_chunk = write_chunk
         self._create_guard = CreateGuard(
             store=couplings, scope=recording.scope, mapping=context.mapping
         )
@@ -57,7 +64,6 @@ class PageApplier:
                 was written.
         """
         self._guard_deletions(operations)
-        await self._create_guard.record_intents(operations, now=self._recording.now)
         outcomes = await self._write_all(operations)
         recorded = Recorded()
         position = 0
@@ -84,11 +90,36 @@ class PageApplier:
         self._deletions_left -= deletions
 
     async def _write_all(self, operations: Sequence[Operation]) -> list[dict[Side, WriteOutcome]]:
+        # Chunk by chunk, so the first requests leave once a thousand operations are ready rather
+        # than the whole page; each chunk's BC create intents are saved before its writes start.
         outcomes: list[dict[Side, WriteOutcome]] = [{} for _ in operations]
+        writing: list[asyncio.Task[None]] = []
+        try:
+            for start in range(0, len(operations), self._write_chunk):
+                chunk = range(start, min(start + self._write_chunk, len(operations)))
+                await self._create_guard.record_intents(
+                    [operations[i] for i in chunk], now=self._recording.now
+                )
+                writing.append(asyncio.create_task(self._write(operations, chunk, outcomes)))
+        finally:
+            # Every chunk already sent is waited for, also when a later one could not start.
+            results = await asyncio.gather(*writing, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return outcomes
+
+    async def _write(
+        self,
+        operations: Sequence[Operation],
+        chunk: range,
+        outcomes: list[dict[Side, WriteOutcome]],
+    ) -> None:
         for side in Side:
             positions: list[int] = []
             requests: list[WriteRequest] = []
-            for position, operation in enumerate(operations):
+            for position in chunk:
+                operation = operations[position]
                 request = operation.bc_write if side is Side.BC else operation.dataverse_write
                 if request is not None:
                     positions.append(position)
@@ -98,7 +129,6 @@ class PageApplier:
             results = await self._sides[side].write(self._context.mapping, requests)
             for position, outcome in zip(positions, results, strict=True):
                 outcomes[position][side] = outcome
-        return outcomes
 
     def _existing(self, operation: Operation) -> Coupling | None:
         if operation.bc_id is not None:
