@@ -160,9 +160,11 @@ class RunLimits(_Section):
     overlap_seconds: int = Field(default=120, ge=0, le=86400)
     failures_before_skip: int = Field(default=2, ge=1, le=100)
     max_deletion_share: float = Field(default=0.2, ge=0.0, le=1.0)
-    bc_page_size: int = Field(default=5000, ge=1, le=20000)
+    # 4,000: whole Dataverse bulk messages and BC batches per page, and the three pages a side
+    # holds at once (two writing, one read ahead) keep a 100,000-record run under 250 MB.
+    bc_page_size: int = Field(default=4000, ge=1, le=20000)
     bc_batch_size: int = Field(default=100, ge=1, le=100)
-    dataverse_page_size: int = Field(default=5000, ge=1, le=5000)
+    dataverse_page_size: int = Field(default=4000, ge=1, le=5000)
     dataverse_batch_size: int = Field(default=1000, ge=1, le=1000)
 
 
