@@ -24,9 +24,18 @@ from sync.models import Coupling, RunMode, RunStatus, Side
 from sync.settings import SqliteTarget
 from sync.store import StateStore
 
+_SQLITE = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database."""
+
 
 async def run_demo(*, records: int, state_path: Path, out: TextIO) -> int:
-    """Run the demo and write its report to ``out``; returns the process exit code."""
+    """Run the demo and write its report to ``out``; returns the process exit code.
+
+    The state file is emptied first: the sandbox is seeded afresh on every run, so couplings
+    kept from an earlier demo would point at records that no longer exist.
+    """
+    for leftover in (state_path, *(state_path.with_name(state_path.name + s) for s in _SQLITE)):
+        leftover.unlink(missing_ok=True)
     store = open_state_store(SqliteTarget(path=state_path))
     engine, editors = await open_sandbox_engine(records=records, store=store)
     if sys.stderr.isatty():

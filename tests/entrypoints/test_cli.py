@@ -94,3 +94,14 @@ async def test_demo_syncs_edits_conflicts_and_deletions_when_run(tmp_path):
         quiet = section.split("nothing edited since: ")[1]
         total = next(line for line in quiet.splitlines() if line.strip().startswith("total"))
         assert total.split()[1:3] == ["0", "0"]
+
+
+async def test_demo_runs_again_on_the_state_file_of_an_earlier_demo(tmp_path):
+    state = tmp_path / "demo.db"
+    first, again = io.StringIO(), io.StringIO()
+    assert await demo.run_demo(records=12, state_path=state, out=first) == 0
+
+    assert await demo.run_demo(records=12, state_path=state, out=again) == 0
+    # Only the deletion the demo plays, as in the first run: no stale couplings.
+    deleted = [out.getvalue().count("CoupledRecordDeleted") for out in (first, again)]
+    assert deleted[0] == deleted[1]
