@@ -18,8 +18,10 @@ from sync.entrypoints.api_requests import (
     UncoupleRequest,
 )
 from sync.entrypoints.api_views import CouplingListView, CouplingView
+from sync.entrypoints.dependencies import Dependencies
 from sync.entrypoints.long_run import result_answer
 from sync.entrypoints.sync_handlers import dry_run
+from sync.models import TableMapping
 
 MAX_LISTED = 1000
 """Skipped couplings one answer lists at most."""
@@ -28,9 +30,7 @@ MAX_LISTED = 1000
 async def couple_records(call: ApiCall) -> ApiAnswer:
     """Couple a BC record with a Dataverse row, then sync the pair."""
     request = call.body(CoupleRequest)
-    mapping = await call.mapping(call.route("mapping"))
-    dependencies = await call.dependencies()
-    operations = RecordOperations(dependencies.runner(await call.company()).parts)
+    mapping, dependencies, operations = await _record_operations(call)
     result = await operations.couple(
         mapping.name, request.bc_id, request.dataverse_id, dry_run=dry_run(call, request)
     )
@@ -40,9 +40,7 @@ async def couple_records(call: ApiCall) -> ApiAnswer:
 async def uncouple_records(call: ApiCall) -> ApiAnswer:
     """Remove couplings by BC ids or Dataverse ids; the records stay."""
     request = call.body(UncoupleRequest)
-    mapping = await call.mapping(call.route("mapping"))
-    dependencies = await call.dependencies()
-    operations = RecordOperations(dependencies.runner(await call.company()).parts)
+    mapping, dependencies, operations = await _record_operations(call)
     result = await operations.uncouple(
         mapping.name, bc_ids=request.bc_ids, dataverse_ids=request.dataverse_ids
     )
@@ -78,11 +76,17 @@ async def list_skipped(call: ApiCall) -> ApiAnswer:
 async def restore_skipped(call: ApiCall) -> ApiAnswer:
     """Let skipped records sync again; with ``retry`` sync them now."""
     request = call.body(RestoreRequest)
-    mapping = await call.mapping(call.route("mapping"))
-    dependencies = await call.dependencies()
-    operations = RecordOperations(dependencies.runner(await call.company()).parts)
+    mapping, dependencies, operations = await _record_operations(call)
     result = await operations.restore(mapping.name, request.bc_ids, retry=request.retry)
     return result_answer(result, dependencies, status=200)
+
+
+async def _record_operations(
+    call: ApiCall,
+) -> tuple[TableMapping, Dependencies, RecordOperations]:
+    mapping = await call.mapping(call.route("mapping"))
+    dependencies = await call.dependencies()
+    return mapping, dependencies, RecordOperations(dependencies.runner(await call.company()).parts)
 
 
 def _record_query(call: ApiCall) -> tuple[str | None, str | None]:
