@@ -82,9 +82,7 @@ def record_operation(
         return
     counter = _COUNTER_OF_KIND[operation.kind]
     into.tally[counter] += 1
-    if operation.kind is OperationKind.UNCHANGED and (
-        operation.reason == SETTLED or _keeps_coupling(operation, existing)
-    ):
+    if operation.kind is OperationKind.UNCHANGED and operation.reason == SETTLED:
         return  # the common case of a full sync's second pass: nothing to remember
     if operation.kind is OperationKind.CONFLICT or operation.conflicts:
         if counter != "conflicts":  # a merged update with a field left in conflict
@@ -111,25 +109,6 @@ def record_operation(
     elif existing is not None and _same_state(existing, after):
         return  # nothing new to remember: no store write for an unchanged pair
     into.put.append(after)
-
-
-def _keeps_coupling(operation: Operation, existing: Coupling | None) -> bool:
-    # What ``_same_state`` would conclude for an unchanged pair that last synced cleanly,
-    # without building the coupling it would compare.
-    return (
-        existing is not None
-        and existing.last_result is SyncResult.SUCCESS
-        and existing.failure_count == 0
-        and not existing.skipped
-        and existing.last_error is None
-        and not operation.conflicts
-        and not operation.couples
-        and (operation.bc_id, operation.dataverse_id) == (existing.bc_id, existing.dataverse_id)
-        and operation.bc_version == existing.bc_version
-        and operation.dataverse_version == existing.dataverse_version
-        and operation.base_bc == existing.base_bc
-        and operation.base_dataverse == existing.base_dataverse
-    )
 
 
 def _same_state(before: Coupling, after: Coupling) -> bool:

@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING
 
 from sync import __version__
+from sync.connectors import ServiceClient
+from sync.connectors.accounting import RequestKind
 from sync.entrypoints.api_views import CheckView, HealthView
 from sync.entrypoints.dependencies import Dependencies, get_dependencies
 from sync.errors import ConfigError, SyncError
-
-if TYPE_CHECKING:
-    from sync.connectors import ServiceClient
 
 log = logging.getLogger("sync").getChild("health")
 
@@ -59,7 +57,4 @@ async def _reach_store(dependencies: Dependencies) -> None:
 
 
 async def _reach(client: ServiceClient, path: str, params: dict[str, str] | None) -> None:
-    # Imported here: the HTTP and token libraries behind it cost a cold start ~0.15 s.
-    from sync.connectors.accounting import RequestKind  # noqa: PLC0415
-
     await client.request("GET", path, kind=RequestKind.READ, idempotent=True, params=params)
